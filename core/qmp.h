@@ -1,0 +1,92 @@
+/* vclaunch core: an asynchronous QMP client on libuv and cJSON.
+ *
+ * A vc_qmp_t is one QMP session over a unix stream socket. It is owned by
+ * whoever created it with vc_qmp_new and released with vc_qmp_close; memory
+ * is freed from the loop after the socket handle has closed. All calls must
+ * be made from the loop thread. No call blocks and no callback ever runs
+ * synchronously from inside the call that registered it: a call either
+ * fails at once (returning < 0, callback never called) or its callback runs
+ * later from the loop, exactly once.
+ *
+ * Protocol: lines of JSON, each of any length (a 1 MiB reply is fine), LF
+ * or CRLF terminated. Lines that do not parse, or parse to something that is
+ * not an object, are counted in `garbage` and dropped. Events that arrive
+ * before the greeting are delivered to the event callback like any other.
+ * Every command carries a client-generated "id" and replies are matched by
+ * id, so several commands may be in flight; replies with unknown ids are
+ * counted and dropped.
+ */
+#ifndef VC_QMP_H
+#define VC_QMP_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "error.h"
+
+typedef struct vc_qmp vc_qmp_t;
+
+/* Outcome of one command. Valid only during the callback. */
+typedef struct vc_qmp_reply {
+    int status;            /* 0, VC_EQMP, -ETIMEDOUT, VC_EDISCONNECTED, VC_ECLOSED */
+    const cJSON *ret;      /* the "return" member when status == 0 */
+    const char *err_class; /* QMP error class when status == VC_EQMP, else NULL */
+    const char *message;   /* QMP "desc", or what went wrong; never NULL */
+    const char *command;   /* the command's name */
+} vc_qmp_reply_t;
+
+typedef void (*vc_qmp_reply_cb)(vc_qmp_t *q, const vc_qmp_reply_t *reply, void *ud);
+/* Connect finished: status 0 once the greeting was read and
+ * qmp_capabilities acknowledged; else the error, with err filled. */
+typedef void (*vc_qmp_ready_cb)(vc_qmp_t *q, int status, const vc_error_t *err, void *ud);
+/* An event: name, and the whole message object (has "data" and
+ * "timestamp"). Borrowed: valid only during the callback. */
+typedef void (*vc_qmp_event_cb)(vc_qmp_t *q, const char *name, const cJSON *msg, void *ud);
+/* The session ended: EOF, a read/write error or vc_qmp_close. Called once,
+ * after every pending command has been failed with VC_EDISCONNECTED
+ * (VC_ECLOSED when closed by the owner). */
+typedef void (*vc_qmp_disconnect_cb)(vc_qmp_t *q, const vc_error_t *why, void *ud);
+
+typedef struct vc_qmp_version {
+    int major, minor, micro;
+    char package[64];
+} vc_qmp_version_t;
+
+int vc_qmp_new(uv_loop_t *loop, vc_qmp_t **out);
+
+/* Hooks; set before connecting. Either may be NULL. */
+void vc_qmp_set_event_cb(vc_qmp_t *q, vc_qmp_event_cb cb, void *ud);
+void vc_qmp_set_disconnect_cb(vc_qmp_t *q, vc_qmp_disconnect_cb cb, void *ud);
+
+/* Connects to the unix socket at path, reads the greeting and sends
+ * qmp_capabilities. timeout (seconds, > 0) covers all three steps. */
+int vc_qmp_connect(vc_qmp_t *q, const char *path, double timeout, vc_qmp_ready_cb cb, void *ud,
+                   vc_error_t *err);
+
+/* Sends {"execute": command, "arguments": args, "id": N}. args may be NULL;
+ * ownership of args passes to the client in every case (also on failure).
+ * fd >= 0 is sent with the command as SCM_RIGHTS ancillary data (for getfd
+ * and add-fd); the client dup()s it, the caller keeps its own fd.
+ * timeout (seconds, > 0) bounds the wait for the reply; on timeout the
+ * callback gets -ETIMEDOUT and a late reply is dropped.
+ * Allowed once the session is ready (after ready_cb reported 0). */
+int vc_qmp_execute(vc_qmp_t *q, const char *command, cJSON *args, int fd, double timeout,
+                   vc_qmp_reply_cb cb, void *ud, vc_error_t *err);
+
+/* Greeting data; valid once ready. */
+const vc_qmp_version_t *vc_qmp_version(const vc_qmp_t *q);
+/* Capabilities array from the greeting (borrowed), or NULL. */
+const cJSON *vc_qmp_capabilities(const vc_qmp_t *q);
+
+int vc_qmp_is_ready(const vc_qmp_t *q);
+/* Counters for diagnostics and tests. */
+uint64_t vc_qmp_garbage_count(const vc_qmp_t *q);
+uint64_t vc_qmp_unknown_reply_count(const vc_qmp_t *q);
+
+/* Fails every pending command with VC_ECLOSED, calls the disconnect hook
+ * (if not already called) and releases the client from the loop. The
+ * pointer must not be used after this call. Idempotent per object. */
+void vc_qmp_close(vc_qmp_t *q);
+
+#endif
