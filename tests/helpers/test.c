@@ -30,7 +30,6 @@ void vc_test_run_until(uv_loop_t *loop, const int *flag, double timeout, const c
     uv_timer_init(loop, &guard);
     guard.data = &expired;
     uv_timer_start(&guard, on_guard, (uint64_t)(timeout * 1000), 0);
-    uv_unref((uv_handle_t *)&guard);
     while (!*flag && !expired) uv_run(loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
