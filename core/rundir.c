@@ -1,0 +1,252 @@
+#include "rundir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define VC_QEMU_ID_MAX 63
+#define VC_LISTEN_BACKLOG 8
+
+/* Creates path and its missing parents; directories we create get 0700. */
+static int mkdir_p(const char *path, vc_error_t *err)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf)
+        return vc_error_set(err, -ENAMETOOLONG, "directory path '%s' is empty or too long", path);
+    memcpy(buf, path, len + 1);
+    while (len > 1 && buf[len - 1] == '/') buf[--len] = '\0';
+
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(buf, 0700) == 0) {
+            /* the umask may have cleared bits; force exactly 0700 */
+            if (chmod(buf, 0700) < 0) {
+                int e = errno;
+                return vc_error_set(err, -e, "cannot chmod '%s': %s", buf, strerror(e));
+            }
+        } else if (errno != EEXIST) {
+            int e = errno;
+            return vc_error_set(err, -e, "cannot create directory '%s': %s", buf, strerror(e));
+        } else {
+            struct stat st;
+            if (stat(buf, &st) < 0) {
+                int e = errno;
+                return vc_error_set(err, -e, "cannot stat '%s': %s", buf, strerror(e));
+            }
+            if (!S_ISDIR(st.st_mode))
+                return vc_error_set(err, -ENOTDIR, "'%s' exists and is not a directory", buf);
+        }
+        *p = saved;
+        if (saved == '\0') break;
+    }
+    return 0;
+}
+
+int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err)
+{
+    char path[4096];
+    int n;
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (override && *override)
+        n = snprintf(path, sizeof path, "%s", override);
+    else if (xdg && *xdg)
+        n = snprintf(path, sizeof path, "%s/vclaunch", xdg);
+    else if (geteuid() == 0)
+        n = snprintf(path, sizeof path, "/run/vclaunch");
+    else
+        n = snprintf(path, sizeof path, "/tmp/vclaunch-%lu", (unsigned long)geteuid());
+    if (n < 0 || (size_t)n >= sizeof path)
+        return vc_error_set(err, -ENAMETOOLONG, "runtime directory path is too long");
+    if ((size_t)n >= size)
+        return vc_error_set(err, -ENAMETOOLONG,
+                            "runtime directory '%s' does not fit a %zu-byte buffer", path, size);
+
+    int rc = mkdir_p(path, err);
+    if (rc < 0) return rc;
+
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        int e = errno;
+        return vc_error_set(err, -e, "cannot stat '%s': %s", path, strerror(e));
+    }
+    if (st.st_uid != geteuid())
+        return vc_error_set(err, -EPERM, "runtime directory '%s' is owned by uid %lu, not us",
+                            path, (unsigned long)st.st_uid);
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return vc_error_set(err, -EPERM, "runtime directory '%s' is group or other writable",
+                            path);
+
+    memcpy(out, path, (size_t)n + 1);
+    return 0;
+}
+
+static int valid_qemu_id(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > VC_QEMU_ID_MAX) return 0;
+    char c = name[0];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return 0;
+    for (size_t i = 1; i < len; i++) {
+        c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+int vc_rundir_create(const char *base, const char *name, char *out, size_t size, vc_error_t *err)
+{
+    if (!base || !name) return vc_error_set(err, -EINVAL, "rundir: base and name are required");
+    if (!valid_qemu_id(name))
+        return vc_error_set(err, -EINVAL,
+                            "invalid VM name '%s': it must start with a letter, hold only "
+                            "letters, digits, '-', '.' and '_', and be at most %d characters",
+                            name, VC_QEMU_ID_MAX);
+
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s-XXXXXX", base, name);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return vc_error_set(err, -ENAMETOOLONG, "run directory path under '%s' is too long", base);
+    if ((size_t)n >= size)
+        return vc_error_set(err, -ENAMETOOLONG,
+                            "run directory '%s' does not fit a %zu-byte buffer", path, size);
+    if (!mkdtemp(path)) {
+        int e = errno;
+        return vc_error_set(err, -e, "cannot create run directory under '%s': %s", base,
+                            strerror(e));
+    }
+    /* mkdtemp already uses 0700, but make it explicit */
+    if (chmod(path, 0700) < 0) {
+        int e = errno;
+        rmdir(path);
+        return vc_error_set(err, -e, "cannot chmod '%s': %s", path, strerror(e));
+    }
+    memcpy(out, path, (size_t)n + 1);
+    return 0;
+}
+
+int vc_rundir_socket_path(const char *dir, const char *file, char *out, size_t size,
+                          vc_error_t *err)
+{
+    size_t dl = strlen(dir), fl = strlen(file);
+    size_t len = dl + 1 + fl;
+    if (len + 1 > VC_SOCKET_PATH_MAX)
+        return vc_error_set(err, -ENAMETOOLONG,
+                            "socket path '%s/%s' is %zu bytes; a unix socket path holds at most %d",
+                            dir, file, len, VC_SOCKET_PATH_MAX - 1);
+    if (len + 1 > size)
+        return vc_error_set(err, -ENAMETOOLONG, "socket path '%s/%s' does not fit a %zu-byte buffer",
+                            dir, file, size);
+    memcpy(out, dir, dl);
+    out[dl] = '/';
+    memcpy(out + dl + 1, file, fl + 1);
+    return 0;
+}
+
+int vc_socket_listen(const char *path, int *fd, vc_error_t *err)
+{
+    struct sockaddr_un addr;
+    size_t len = strlen(path);
+    int s = -1, rc;
+
+    if (len + 1 > sizeof addr.sun_path)
+        return vc_error_set(err, -ENAMETOOLONG,
+                            "socket path '%s' is %zu bytes; a unix socket path holds at most %zu",
+                            path, len, sizeof addr.sun_path - 1);
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, path, len + 1);
+
+    s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot create socket for '%s': %s", path, strerror(-rc));
+        goto fail;
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot remove stale socket '%s': %s", path, strerror(-rc));
+        goto fail;
+    }
+    if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot bind socket '%s': %s", path, strerror(-rc));
+        goto fail;
+    }
+    if (listen(s, VC_LISTEN_BACKLOG) < 0) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot listen on socket '%s': %s", path, strerror(-rc));
+        unlink(path);
+        goto fail;
+    }
+    *fd = s;
+    return 0;
+
+fail:
+    if (s >= 0) close(s);
+    return rc;
+}
+
+int vc_rundir_remove(const char *dir, vc_error_t *err)
+{
+    int rc = 0;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        if (errno == ENOENT) return 0;
+        int e = errno;
+        return vc_error_set(err, -e, "cannot open run directory '%s': %s", dir, strerror(e));
+    }
+    /* fdopendir takes ownership of dfd on success */
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot read run directory '%s': %s", dir, strerror(-rc));
+        goto fail;
+    }
+    dfd = -1;
+
+    for (;;) {
+        errno = 0;
+        struct dirent *ent = readdir(d);
+        if (!ent) {
+            if (errno != 0) {
+                rc = -errno;
+                vc_error_set(err, rc, "cannot read run directory '%s': %s", dir, strerror(-rc));
+                goto fail;
+            }
+            break;
+        }
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0) continue;
+        if (unlinkat(dirfd(d), ent->d_name, 0) < 0 && errno != ENOENT) {
+            rc = -errno;
+            vc_error_set(err, rc, "cannot remove '%s/%s': %s", dir, ent->d_name, strerror(-rc));
+            goto fail;
+        }
+    }
+    closedir(d);
+    d = NULL;
+
+    if (rmdir(dir) < 0 && errno != ENOENT) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot remove run directory '%s': %s", dir, strerror(-rc));
+        goto fail;
+    }
+    return 0;
+
+fail:
+    if (d) closedir(d);
+    if (dfd >= 0) close(dfd);
+    return rc;
+}

@@ -1,0 +1,260 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "rundir.h"
+#include "test.h"
+
+/* A fresh private temp dir under /tmp. */
+static void make_tmp(char *out, size_t size)
+{
+    ASSERT(size >= 32);
+    snprintf(out, size, "/tmp/vc-test-rundir-XXXXXX");
+    ASSERT(mkdtemp(out) != NULL);
+}
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    ASSERT_INT_EQ(stat(path, &st), 0);
+    ASSERT(S_ISDIR(st.st_mode));
+    return st.st_mode & 07777;
+}
+
+static void rm(const char *path)
+{
+    vc_error_t err = {0};
+    ASSERT_INT_EQ(vc_rundir_remove(path, &err), 0);
+}
+
+static void test_base_override_created_0700(void)
+{
+    char tmp[64], want[PATH_MAX], out[PATH_MAX];
+    make_tmp(tmp, sizeof tmp);
+    snprintf(want, sizeof want, "%s/a/b", tmp);
+    mode_t old = umask(022);
+    vc_error_t err = {0};
+    int rc = vc_rundir_base(want, out, sizeof out, &err);
+    umask(old);
+    ASSERT_INT_EQ(rc, 0);
+    ASSERT_STR_EQ(out, want);
+    ASSERT_INT_EQ(mode_of(out), 0700);
+    char mid[PATH_MAX];
+    snprintf(mid, sizeof mid, "%s/a", tmp);
+    ASSERT_INT_EQ(mode_of(mid), 0700);
+    /* a second call on the existing dir succeeds too */
+    ASSERT_INT_EQ(vc_rundir_base(want, out, sizeof out, &err), 0);
+    ASSERT_STR_EQ(out, want);
+    rm(want);
+    rm(mid);
+    rm(tmp);
+}
+
+static void test_base_xdg(void)
+{
+    char tmp[64], want[PATH_MAX], out[PATH_MAX];
+    make_tmp(tmp, sizeof tmp);
+    const char *saved = getenv("XDG_RUNTIME_DIR");
+    char *saved_copy = saved ? strdup(saved) : NULL;
+    ASSERT_INT_EQ(setenv("XDG_RUNTIME_DIR", tmp, 1), 0);
+    vc_error_t err = {0};
+    int rc = vc_rundir_base(NULL, out, sizeof out, &err);
+    if (saved_copy) {
+        setenv("XDG_RUNTIME_DIR", saved_copy, 1);
+        free(saved_copy);
+    } else {
+        unsetenv("XDG_RUNTIME_DIR");
+    }
+    ASSERT_INT_EQ(rc, 0);
+    snprintf(want, sizeof want, "%s/vclaunch", tmp);
+    ASSERT_STR_EQ(out, want);
+    ASSERT_INT_EQ(mode_of(out), 0700);
+    rm(want);
+    rm(tmp);
+}
+
+static void test_base_too_small_buffer(void)
+{
+    char tmp[64], out[8];
+    make_tmp(tmp, sizeof tmp);
+    vc_error_t err = {0};
+    ASSERT(vc_rundir_base(tmp, out, sizeof out, &err) < 0);
+    ASSERT(err.msg[0] != '\0');
+    rm(tmp);
+}
+
+static void test_create_unique_0700(void)
+{
+    char tmp[64], a[PATH_MAX], b[PATH_MAX], prefix[PATH_MAX];
+    make_tmp(tmp, sizeof tmp);
+    vc_error_t err = {0};
+    ASSERT_INT_EQ(vc_rundir_create(tmp, "vm-1.x_y", a, sizeof a, &err), 0);
+    ASSERT_INT_EQ(vc_rundir_create(tmp, "vm-1.x_y", b, sizeof b, &err), 0);
+    ASSERT(strcmp(a, b) != 0);
+    snprintf(prefix, sizeof prefix, "%s/vm-1.x_y-", tmp);
+    ASSERT_INT_EQ(strncmp(a, prefix, strlen(prefix)), 0);
+    ASSERT_INT_EQ(strlen(a), strlen(prefix) + 6);
+    ASSERT_INT_EQ(mode_of(a), 0700);
+    ASSERT_INT_EQ(mode_of(b), 0700);
+    rm(a);
+    rm(b);
+    rm(tmp);
+}
+
+static void test_create_invalid_name(void)
+{
+    char tmp[64], out[PATH_MAX];
+    make_tmp(tmp, sizeof tmp);
+    char longname[80];
+    memset(longname, 'a', 64);
+    longname[64] = '\0';
+    const char *bad[] = {"", "1vm", "-vm", "vm/x", "vm x", "../x", longname};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vc_error_t err = {0};
+        ASSERT_INT_EQ(vc_rundir_create(tmp, bad[i], out, sizeof out, &err), -EINVAL);
+        ASSERT_INT_EQ(err.code, -EINVAL);
+        char quoted[100];
+        snprintf(quoted, sizeof quoted, "'%s'", bad[i]);
+        ASSERT_STR_CONTAINS(err.msg, quoted);
+    }
+    /* 63 characters is still valid */
+    longname[63] = '\0';
+    vc_error_t err = {0};
+    ASSERT_INT_EQ(vc_rundir_create(tmp, longname, out, sizeof out, &err), 0);
+    rm(out);
+    rm(tmp);
+}
+
+static void test_socket_path(void)
+{
+    char out[VC_SOCKET_PATH_MAX];
+    vc_error_t err = {0};
+    ASSERT_INT_EQ(vc_rundir_socket_path("/run/x", "qmp.sock", out, sizeof out, &err), 0);
+    ASSERT_STR_EQ(out, "/run/x/qmp.sock");
+
+    /* exactly 107 bytes fits */
+    char dir[200];
+    memset(dir, 'd', sizeof dir);
+    dir[0] = '/';
+    size_t dl = 107 - 1 - strlen("qmp.sock");
+    dir[dl] = '\0';
+    ASSERT_INT_EQ(vc_rundir_socket_path(dir, "qmp.sock", out, sizeof out, &err), 0);
+    ASSERT_INT_EQ(strlen(out), 107);
+
+    /* 130 bytes does not */
+    memset(dir, 'd', sizeof dir);
+    dir[0] = '/';
+    dir[130 - 1 - strlen("qmp.sock")] = '\0';
+    char big[300];
+    memset(&err, 0, sizeof err);
+    ASSERT(vc_rundir_socket_path(dir, "qmp.sock", big, sizeof big, &err) < 0);
+    ASSERT(err.code < 0);
+    char want[300];
+    snprintf(want, sizeof want, "socket path '%s/qmp.sock' is 130 bytes", dir);
+    ASSERT_STR_CONTAINS(err.msg, want);
+    ASSERT_STR_CONTAINS(err.msg, "at most 107");
+}
+
+static void test_socket_listen(void)
+{
+    char tmp[64], path[VC_SOCKET_PATH_MAX];
+    make_tmp(tmp, sizeof tmp);
+    vc_error_t err = {0};
+    ASSERT_INT_EQ(vc_rundir_socket_path(tmp, "qmp.sock", path, sizeof path, &err), 0);
+
+    /* a stale file is replaced */
+    FILE *f = fopen(path, "w");
+    ASSERT(f != NULL);
+    fclose(f);
+
+    int fd = -1;
+    ASSERT_INT_EQ(vc_socket_listen(path, &fd, &err), 0);
+    ASSERT(fd >= 0);
+    int flags = fcntl(fd, F_GETFD);
+    ASSERT(flags >= 0);
+    ASSERT(flags & FD_CLOEXEC);
+    int acc = 0;
+    socklen_t sl = sizeof acc;
+    ASSERT_INT_EQ(getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &sl), 0);
+    ASSERT(acc);
+
+    int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT(c >= 0);
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+    ASSERT_INT_EQ(connect(c, (struct sockaddr *)&addr, sizeof addr), 0);
+    int s = accept(fd, NULL, NULL);
+    ASSERT(s >= 0);
+    ASSERT_INT_EQ(write(c, "x", 1), 1);
+    char ch = 0;
+    ASSERT_INT_EQ(read(s, &ch, 1), 1);
+    ASSERT_INT_EQ(ch, 'x');
+    close(s);
+    close(c);
+    close(fd);
+
+    /* a path that is too long is refused */
+    char longp[200];
+    memset(longp, 'p', sizeof longp);
+    longp[0] = '/';
+    longp[150] = '\0';
+    fd = -1;
+    ASSERT(vc_socket_listen(longp, &fd, &err) < 0);
+    ASSERT_INT_EQ(fd, -1);
+
+    rm(tmp);
+    ASSERT(access(tmp, F_OK) < 0);
+}
+
+static void test_remove(void)
+{
+    char tmp[64], file[PATH_MAX];
+    make_tmp(tmp, sizeof tmp);
+    const char *names[] = {"pid", "console.log", "qmp.sock"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(file, sizeof file, "%s/%s", tmp, names[i]);
+        FILE *f = fopen(file, "w");
+        ASSERT(f != NULL);
+        fputs("data\n", f);
+        fclose(f);
+    }
+    vc_error_t err = {0};
+    ASSERT_INT_EQ(vc_rundir_remove(tmp, &err), 0);
+    errno = 0;
+    ASSERT(access(tmp, F_OK) < 0);
+    ASSERT_INT_EQ(errno, ENOENT);
+}
+
+static void test_remove_missing(void)
+{
+    char tmp[64], gone[PATH_MAX];
+    make_tmp(tmp, sizeof tmp);
+    snprintf(gone, sizeof gone, "%s/never-made", tmp);
+    vc_error_t err = {0};
+    ASSERT_INT_EQ(vc_rundir_remove(gone, &err), 0);
+    rm(tmp);
+    ASSERT_INT_EQ(vc_rundir_remove(tmp, &err), 0);
+}
+
+int main(void)
+{
+    RUN(test_base_override_created_0700);
+    RUN(test_base_xdg);
+    RUN(test_base_too_small_buffer);
+    RUN(test_create_unique_0700);
+    RUN(test_create_invalid_name);
+    RUN(test_socket_path);
+    RUN(test_socket_listen);
+    RUN(test_remove);
+    RUN(test_remove_missing);
+    return 0;
+}
