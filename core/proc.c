@@ -1,0 +1,356 @@
+#include "proc.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+/* One output pipe. */
+typedef struct stream {
+    uv_pipe_t pipe;
+    vc_buf_t partial;
+    int open;
+    int which;
+    struct vc_proc *proc;
+} stream_t;
+
+struct vc_proc {
+    uv_loop_t *loop;
+    pid_t pid;
+    int pidfd;
+    uv_poll_t exit_poll;
+    uv_timer_t kill_timer;
+    stream_t out, err;
+    vc_proc_line_cb line_cb;
+    vc_proc_exit_cb exit_cb;
+    void *ud;
+    FILE *log;
+    char **tail;
+    size_t tail_max, tail_next, tail_count;
+    int reaped, exit_status, term_signal, reported, closed;
+    int handles; /* libuv handles not yet closed */
+};
+
+static int pidfd_open(pid_t pid) {
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static void free_proc(vc_proc_t *p) {
+    for (size_t i = 0; i < p->tail_max; i++)
+        free(p->tail[i]);
+    free(p->tail);
+    vc_buf_free(&p->out.partial);
+    vc_buf_free(&p->err.partial);
+    if (p->log) fclose(p->log);
+    if (p->pidfd >= 0) close(p->pidfd);
+    free(p);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+    vc_proc_t *p = h->data;
+    if (--p->handles == 0 && p->closed) free_proc(p);
+}
+
+static void close_handle(vc_proc_t *p, uv_handle_t *h) {
+    if (!uv_is_closing(h)) uv_close(h, on_handle_closed);
+    (void)p;
+}
+
+static void keep_tail(vc_proc_t *p, const char *line, size_t len) {
+    char *copy = strndup(line, len);
+    if (!copy) return;
+    free(p->tail[p->tail_next]);
+    p->tail[p->tail_next] = copy;
+    p->tail_next = (p->tail_next + 1) % p->tail_max;
+    if (p->tail_count < p->tail_max) p->tail_count++;
+}
+
+static void deliver(stream_t *s, const char *line, size_t len) {
+    vc_proc_t *p = s->proc;
+    if (len && line[len - 1] == '\r') len--;
+    if (s->which == VC_PROC_STDERR) keep_tail(p, line, len);
+    if (p->log) {
+        fwrite(line, 1, len, p->log);
+        fputc('\n', p->log);
+        fflush(p->log);
+    }
+    if (p->line_cb && !p->closed) p->line_cb(p, s->which, line, len, p->ud);
+}
+
+static void maybe_report(vc_proc_t *p) {
+    if (p->reported || !p->reaped || p->out.open || p->err.open) return;
+    p->reported = 1;
+    uv_timer_stop(&p->kill_timer);
+    if (p->exit_cb && !p->closed) p->exit_cb(p, p->exit_status, p->term_signal, p->ud);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+    stream_t *s = (stream_t *)((char *)h - offsetof(stream_t, pipe));
+    (void)suggested;
+    if (vc_buf_reserve(&s->partial, 65536)) {
+        *buf = uv_buf_init(NULL, 0);
+        return;
+    }
+    *buf = uv_buf_init(s->partial.data + s->partial.len, 65536);
+}
+
+static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf) {
+    stream_t *s = (stream_t *)((char *)h - offsetof(stream_t, pipe));
+    (void)buf;
+    if (n > 0) {
+        s->partial.len += (size_t)n;
+        s->partial.data[s->partial.len] = '\0';
+        size_t start = 0;
+        for (size_t i = s->partial.len - (size_t)n; i < s->partial.len; i++) {
+            if (s->partial.data[i] != '\n') continue;
+            deliver(s, s->partial.data + start, i - start);
+            start = i + 1;
+        }
+        vc_buf_consume(&s->partial, start);
+        return;
+    }
+    if (n == 0) return;
+    /* EOF or error: flush an unterminated last line, then this pipe is done. */
+    if (s->partial.len) deliver(s, s->partial.data, s->partial.len);
+    vc_buf_reset(&s->partial);
+    s->open = 0;
+    uv_read_stop(h);
+    close_handle(s->proc, (uv_handle_t *)h);
+    maybe_report(s->proc);
+}
+
+static void on_exit_ready(uv_poll_t *h, int status, int events) {
+    vc_proc_t *p = h->data;
+    (void)status;
+    (void)events;
+    int ws;
+    pid_t r;
+    do
+        r = waitpid(p->pid, &ws, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0) return; /* not yet: poll again */
+    p->reaped = 1;
+    if (r > 0 && WIFEXITED(ws)) {
+        p->exit_status = WEXITSTATUS(ws);
+    } else if (r > 0 && WIFSIGNALED(ws)) {
+        p->exit_status = -1;
+        p->term_signal = WTERMSIG(ws);
+    } else {
+        p->exit_status = -1;
+    }
+    uv_poll_stop(h);
+    close_handle(p, (uv_handle_t *)h);
+    maybe_report(p);
+}
+
+/* Runs in the child between fork and exec: only async-signal-safe calls. */
+static void child(const vc_proc_options_t *o, int out_w, int err_w, int report_w, pid_t parent) {
+    int fail_errno;
+    setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) goto fail;
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < NSIG; s++)
+        signal(s, SIG_DFL);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (devnull < 0) goto fail;
+    /* Move every source fd above the target range first so that dup2 into
+     * 0..3+nfds never clobbers a source that is still needed. */
+    int base = 3 + o->nfds + 8;
+    int src[3 + 64];
+    src[0] = devnull;
+    src[1] = out_w;
+    src[2] = err_w;
+    for (int i = 0; i < o->nfds; i++)
+        src[3 + i] = o->fds[i];
+    for (int i = 0; i < 3 + o->nfds; i++) {
+        int moved = fcntl(src[i], F_DUPFD_CLOEXEC, base);
+        if (moved < 0) goto fail;
+        src[i] = moved;
+    }
+    for (int i = 0; i < 3 + o->nfds; i++)
+        if (dup2(src[i], i) < 0) goto fail; /* dup2 clears FD_CLOEXEC on i */
+    if (o->cwd && chdir(o->cwd) < 0) goto fail;
+    execvp(o->argv[0], (char *const *)o->argv);
+fail:
+    fail_errno = errno;
+    (void)!write(report_w, &fail_errno, sizeof fail_errno);
+    _exit(127);
+}
+
+static int open_stream(vc_proc_t *p, stream_t *s, int which, int fd) {
+    s->which = which;
+    int rc = uv_pipe_init(p->loop, &s->pipe, 0);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    s->proc = p; /* marks the handle as initialised */
+    s->pipe.data = p;
+    p->handles++;
+    rc = uv_pipe_open(&s->pipe, fd);
+    if (rc) return rc;
+    s->open = 1;
+    return uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
+}
+
+int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb line_cb,
+                  vc_proc_exit_cb exit_cb, void *ud, vc_proc_t **out, vc_error_t *err) {
+    if (!o->argv || !o->argv[0]) return vc_error_set(err, -EINVAL, "spawn: empty argv");
+    if (o->nfds < 0 || o->nfds > 64)
+        return vc_error_set(err, -EINVAL, "spawn %s: %d extra fds (0 to 64)", o->argv[0], o->nfds);
+    for (int i = 0; i < o->nfds; i++)
+        if (fcntl(o->fds[i], F_GETFD) < 0)
+            return vc_error_set(err, -EBADF, "spawn %s: extra fd %d is not open", o->argv[0],
+                                o->fds[i]);
+    vc_proc_t *p = calloc(1, sizeof *p);
+    if (!p) return vc_error_set(err, -ENOMEM, "out of memory");
+    p->loop = loop;
+    p->pidfd = -1;
+    p->line_cb = line_cb;
+    p->exit_cb = exit_cb;
+    p->ud = ud;
+    p->tail_max = o->tail_lines ? o->tail_lines : 20;
+    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep[2] = {-1, -1};
+    int rc;
+    p->tail = calloc(p->tail_max, sizeof *p->tail);
+    if (!p->tail) {
+        rc = vc_error_set(err, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (o->log_path && !(p->log = fopen(o->log_path, "ae"))) {
+        rc = vc_error_set(err, -errno, "open log %s: %s", o->log_path, strerror(errno));
+        goto fail;
+    }
+    if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) {
+        rc = vc_error_set(err, -errno, "spawn %s: pipe: %s", o->argv[0], strerror(errno));
+        goto fail;
+    }
+    pid_t parent = getpid();
+    p->pid = fork();
+    if (p->pid < 0) {
+        rc = vc_error_set(err, -errno, "spawn %s: fork: %s", o->argv[0], strerror(errno));
+        goto fail;
+    }
+    if (p->pid == 0) child(o, out_p[1], err_p[1], rep[1], parent);
+    close(out_p[1]);
+    close(err_p[1]);
+    close(rep[1]);
+    out_p[1] = err_p[1] = rep[1] = -1;
+    int child_errno = 0;
+    ssize_t n;
+    do
+        n = read(rep[0], &child_errno, sizeof child_errno);
+    while (n < 0 && errno == EINTR);
+    close(rep[0]);
+    rep[0] = -1;
+    if (n == sizeof child_errno) {
+        waitpid(p->pid, NULL, 0);
+        rc = vc_error_set(err, VC_EPROCESS, "cannot start %s: %s", o->argv[0],
+                          strerror(child_errno));
+        goto fail;
+    }
+    p->pidfd = pidfd_open(p->pid);
+    if (p->pidfd < 0) {
+        rc = vc_error_set(err, -errno, "pidfd_open: %s", strerror(errno));
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
+        goto fail;
+    }
+    /* From here the pipes and pidfd belong to libuv handles. */
+    uv_timer_init(loop, &p->kill_timer);
+    p->kill_timer.data = p;
+    p->handles++;
+    uv_poll_init(loop, &p->exit_poll, p->pidfd);
+    p->exit_poll.data = p;
+    p->handles++;
+    uv_poll_start(&p->exit_poll, UV_READABLE, on_exit_ready);
+    rc = open_stream(p, &p->out, VC_PROC_STDOUT, out_p[0]);
+    out_p[0] = -1;
+    if (rc == 0) {
+        rc = open_stream(p, &p->err, VC_PROC_STDERR, err_p[0]);
+        err_p[0] = -1;
+    }
+    if (rc) {
+        vc_error_set(err, rc, "spawn %s: %s", o->argv[0], uv_strerror(rc));
+        *out = NULL;
+        vc_proc_close(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (out_p[i] >= 0) close(out_p[i]);
+        if (err_p[i] >= 0) close(err_p[i]);
+        if (rep[i] >= 0) close(rep[i]);
+    }
+    free_proc(p);
+    return rc;
+}
+
+pid_t vc_proc_pid(const vc_proc_t *p) {
+    return p->pid;
+}
+
+int vc_proc_exited(const vc_proc_t *p) {
+    return p->reported;
+}
+
+int vc_proc_kill(vc_proc_t *p, int sig) {
+    if (p->reaped) return -ESRCH;
+    /* The pidfd pins the pid, so the group id cannot have been reused. */
+    if (kill(-p->pid, sig) < 0 && kill(p->pid, sig) < 0) return -errno;
+    return 0;
+}
+
+static void on_kill_timer(uv_timer_t *t) {
+    vc_proc_kill(t->data, SIGKILL);
+}
+
+int vc_proc_terminate(vc_proc_t *p, double grace) {
+    int rc = vc_proc_kill(p, SIGTERM);
+    if (rc) return rc;
+    uint64_t ms = grace > 0 ? (uint64_t)(grace * 1000) : 0;
+    return uv_timer_start(&p->kill_timer, on_kill_timer, ms, 0);
+}
+
+size_t vc_proc_stderr_tail(const vc_proc_t *p, char *buf, size_t size) {
+    vc_buf_t b = VC_BUF_INIT;
+    size_t first = (p->tail_next + p->tail_max - p->tail_count) % p->tail_max;
+    for (size_t i = 0; i < p->tail_count; i++) {
+        if (i) vc_buf_puts(&b, "\n");
+        vc_buf_puts(&b, p->tail[(first + i) % p->tail_max]);
+    }
+    if (size) snprintf(buf, size, "%s", b.data ? b.data : "");
+    vc_buf_free(&b);
+    return p->tail_count;
+}
+
+void vc_proc_close(vc_proc_t *p) {
+    if (!p || p->closed) return;
+    p->closed = 1;
+    if (!p->reaped) {
+        /* Killed and reaped here: SIGKILL cannot be caught, so the wait is
+         * short, and no zombie or orphan is left behind. */
+        kill(-p->pid, SIGKILL);
+        kill(p->pid, SIGKILL);
+        while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        p->reaped = 1;
+    }
+    uv_timer_stop(&p->kill_timer);
+    close_handle(p, (uv_handle_t *)&p->kill_timer);
+    close_handle(p, (uv_handle_t *)&p->exit_poll);
+    if (p->out.proc) close_handle(p, (uv_handle_t *)&p->out.pipe);
+    if (p->err.proc) close_handle(p, (uv_handle_t *)&p->err.pipe);
+    if (p->handles == 0) free_proc(p);
+}
