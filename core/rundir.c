@@ -16,14 +16,14 @@
 #define VC_LISTEN_BACKLOG 8
 
 /* Creates path and its missing parents; directories we create get 0700. */
-static int mkdir_p(const char *path, vc_error_t *err)
-{
+static int mkdir_p(const char *path, vc_error_t *err) {
     char buf[4096];
     size_t len = strlen(path);
     if (len == 0 || len >= sizeof buf)
         return vc_error_set(err, -ENAMETOOLONG, "directory path '%s' is empty or too long", path);
     memcpy(buf, path, len + 1);
-    while (len > 1 && buf[len - 1] == '/') buf[--len] = '\0';
+    while (len > 1 && buf[len - 1] == '/')
+        buf[--len] = '\0';
 
     for (char *p = buf + 1;; p++) {
         if (*p != '/' && *p != '\0') continue;
@@ -53,8 +53,7 @@ static int mkdir_p(const char *path, vc_error_t *err)
     return 0;
 }
 
-int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err)
-{
+int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err) {
     char path[4096];
     int n;
     const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -81,18 +80,16 @@ int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err
         return vc_error_set(err, -e, "cannot stat '%s': %s", path, strerror(e));
     }
     if (st.st_uid != geteuid())
-        return vc_error_set(err, -EPERM, "runtime directory '%s' is owned by uid %lu, not us",
-                            path, (unsigned long)st.st_uid);
+        return vc_error_set(err, -EPERM, "runtime directory '%s' is owned by uid %lu, not us", path,
+                            (unsigned long)st.st_uid);
     if (st.st_mode & (S_IWGRP | S_IWOTH))
-        return vc_error_set(err, -EPERM, "runtime directory '%s' is group or other writable",
-                            path);
+        return vc_error_set(err, -EPERM, "runtime directory '%s' is group or other writable", path);
 
     memcpy(out, path, (size_t)n + 1);
     return 0;
 }
 
-static int valid_qemu_id(const char *name)
-{
+static int valid_qemu_id(const char *name) {
     size_t len = strlen(name);
     if (len == 0 || len > VC_QEMU_ID_MAX) return 0;
     char c = name[0];
@@ -106,8 +103,7 @@ static int valid_qemu_id(const char *name)
     return 1;
 }
 
-int vc_rundir_create(const char *base, const char *name, char *out, size_t size, vc_error_t *err)
-{
+int vc_rundir_create(const char *base, const char *name, char *out, size_t size, vc_error_t *err) {
     if (!base || !name) return vc_error_set(err, -EINVAL, "rundir: base and name are required");
     if (!valid_qemu_id(name))
         return vc_error_set(err, -EINVAL,
@@ -120,8 +116,8 @@ int vc_rundir_create(const char *base, const char *name, char *out, size_t size,
     if (n < 0 || (size_t)n >= sizeof path)
         return vc_error_set(err, -ENAMETOOLONG, "run directory path under '%s' is too long", base);
     if ((size_t)n >= size)
-        return vc_error_set(err, -ENAMETOOLONG,
-                            "run directory '%s' does not fit a %zu-byte buffer", path, size);
+        return vc_error_set(err, -ENAMETOOLONG, "run directory '%s' does not fit a %zu-byte buffer",
+                            path, size);
     if (!mkdtemp(path)) {
         int e = errno;
         return vc_error_set(err, -e, "cannot create run directory under '%s': %s", base,
@@ -138,8 +134,7 @@ int vc_rundir_create(const char *base, const char *name, char *out, size_t size,
 }
 
 int vc_rundir_socket_path(const char *dir, const char *file, char *out, size_t size,
-                          vc_error_t *err)
-{
+                          vc_error_t *err) {
     size_t dl = strlen(dir), fl = strlen(file);
     size_t len = dl + 1 + fl;
     if (len + 1 > VC_SOCKET_PATH_MAX)
@@ -147,16 +142,15 @@ int vc_rundir_socket_path(const char *dir, const char *file, char *out, size_t s
                             "socket path '%s/%s' is %zu bytes; a unix socket path holds at most %d",
                             dir, file, len, VC_SOCKET_PATH_MAX - 1);
     if (len + 1 > size)
-        return vc_error_set(err, -ENAMETOOLONG, "socket path '%s/%s' does not fit a %zu-byte buffer",
-                            dir, file, size);
+        return vc_error_set(err, -ENAMETOOLONG,
+                            "socket path '%s/%s' does not fit a %zu-byte buffer", dir, file, size);
     memcpy(out, dir, dl);
     out[dl] = '/';
     memcpy(out + dl + 1, file, fl + 1);
     return 0;
 }
 
-int vc_socket_listen(const char *path, int *fd, vc_error_t *err)
-{
+int vc_socket_listen(const char *path, int *fd, vc_error_t *err) {
     struct sockaddr_un addr;
     size_t len = strlen(path);
     int s = -1, rc;
@@ -199,8 +193,7 @@ fail:
     return rc;
 }
 
-int vc_rundir_remove(const char *dir, vc_error_t *err)
-{
+int vc_rundir_remove(const char *dir, vc_error_t *err) {
     int rc = 0;
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
