@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vc_argv_push(vc_argv_t *a, const char *arg) {
+int vc_argv_push(vc_argv_t *a, const char *arg)
+{
     if (a->n + 2 > a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 16;
         char **v = realloc(a->v, cap * sizeof *v);
@@ -20,7 +21,8 @@ int vc_argv_push(vc_argv_t *a, const char *arg) {
     return 0;
 }
 
-int vc_argv_push2(vc_argv_t *a, const char *flag, const char *value) {
+int vc_argv_push2(vc_argv_t *a, const char *flag, const char *value)
+{
     size_t n = a->n;
     int rc = vc_argv_push(a, flag);
     if (rc == 0) rc = vc_argv_push(a, value);
@@ -32,14 +34,16 @@ int vc_argv_push2(vc_argv_t *a, const char *flag, const char *value) {
     return rc;
 }
 
-void vc_argv_free(vc_argv_t *a) {
+void vc_argv_free(vc_argv_t *a)
+{
     for (size_t i = 0; i < a->n; i++)
         free(a->v[i]);
     free(a->v);
     *a = (vc_argv_t)VC_ARGV_INIT;
 }
 
-int vc_escape_value(vc_buf_t *out, const char *value, const char *what, vc_error_t *err) {
+int vc_escape_value(vc_buf_t *out, const char *value, const char *what, vc_error_t *err)
+{
     for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
         if (*p < 0x20 || *p == 0x7f)
             return vc_error_set(err, -EINVAL, "%s holds a control character (0x%02x): \"%s\"", what,
@@ -57,7 +61,8 @@ int vc_escape_value(vc_buf_t *out, const char *value, const char *what, vc_error
     return 0;
 }
 
-int vc_id_check(const char *id, const char *what, vc_error_t *err) {
+int vc_id_check(const char *id, const char *what, vc_error_t *err)
+{
     if (!id || !*id) return vc_error_set(err, -EINVAL, "%s is empty", what);
     size_t len = strlen(id);
     if (len > VC_ID_MAX)
@@ -74,14 +79,16 @@ int vc_id_check(const char *id, const char *what, vc_error_t *err) {
     return 0;
 }
 
-static int shell_safe(const char *s) {
+static int shell_safe(const char *s)
+{
     if (!*s) return 0;
     for (; *s; s++)
         if (!isalnum((unsigned char)*s) && !strchr("-_./=,:@%+", *s)) return 0;
     return 1;
 }
 
-char *vc_argv_render_shell(const vc_argv_t *a) {
+char *vc_argv_render_shell(const vc_argv_t *a)
+{
     vc_buf_t b = VC_BUF_INIT;
     int rc = vc_buf_reserve(&b, 0);
     for (size_t i = 0; rc == 0 && i < a->n; i++) {
@@ -103,7 +110,8 @@ char *vc_argv_render_shell(const vc_argv_t *a) {
     return vc_buf_steal(&b);
 }
 
-char *vc_argv_render_json(const vc_argv_t *a) {
+char *vc_argv_render_json(const vc_argv_t *a)
+{
     cJSON *arr = cJSON_CreateArray();
     if (!arr) return NULL;
     for (size_t i = 0; i < a->n; i++) {

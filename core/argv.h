@@ -18,7 +18,10 @@ typedef struct vc_argv {
     size_t cap;
 } vc_argv_t;
 
-#define VC_ARGV_INIT {NULL, 0, 0}
+#define VC_ARGV_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Appends a copy of arg. */
 int vc_argv_push(vc_argv_t *a, const char *arg);

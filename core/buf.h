@@ -12,7 +12,10 @@ typedef struct vc_buf {
     size_t cap;
 } vc_buf_t;
 
-#define VC_BUF_INIT {NULL, 0, 0}
+#define VC_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 int vc_buf_reserve(vc_buf_t *b, size_t extra);
 int vc_buf_append(vc_buf_t *b, const void *data, size_t len);

@@ -40,27 +40,42 @@ int vc_error_prefix(vc_error_t *err, const char *fmt, ...)
 const char *vc_error_kind(int code)
 {
     switch (code) {
-    case VC_EQMP: return "qmp";
-    case VC_EDISCONNECTED: return "disconnected";
-    case -ETIMEDOUT: return "timeout";
-    case VC_EPROCESS: return "process";
-    case VC_ERECIPE: return "recipe";
+    case VC_EQMP:
+        return "qmp";
+    case VC_EDISCONNECTED:
+        return "disconnected";
+    case -ETIMEDOUT:
+        return "timeout";
+    case VC_EPROCESS:
+        return "process";
+    case VC_ERECIPE:
+        return "recipe";
     case -EINVAL:
-    case VC_ECLOSED: return "usage";
-    default: return "io";
+    case VC_ECLOSED:
+        return "usage";
+    default:
+        return "io";
     }
 }
 
 const char *vc_strerror(int code)
 {
     switch (code) {
-    case 0: return "success";
-    case VC_EQMP: return "QMP error";
-    case VC_EDISCONNECTED: return "disconnected";
-    case VC_EPROCESS: return "process failed";
-    case VC_ERECIPE: return "invalid recipe";
-    case VC_ECLOSED: return "object is closed";
-    case VC_EPROTOCOL: return "protocol error";
-    default: return code < 0 ? strerror(-code) : "unknown error";
+    case 0:
+        return "success";
+    case VC_EQMP:
+        return "QMP error";
+    case VC_EDISCONNECTED:
+        return "disconnected";
+    case VC_EPROCESS:
+        return "process failed";
+    case VC_ERECIPE:
+        return "invalid recipe";
+    case VC_ECLOSED:
+        return "object is closed";
+    case VC_EPROTOCOL:
+        return "protocol error";
+    default:
+        return code < 0 ? strerror(-code) : "unknown error";
     }
 }

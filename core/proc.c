@@ -38,11 +38,13 @@ struct vc_proc {
     int handles; /* libuv handles not yet closed */
 };
 
-static int pidfd_open(pid_t pid) {
+static int pidfd_open(pid_t pid)
+{
     return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-static void free_proc(vc_proc_t *p) {
+static void free_proc(vc_proc_t *p)
+{
     for (size_t i = 0; i < p->tail_max; i++)
         free(p->tail[i]);
     free(p->tail);
@@ -53,17 +55,20 @@ static void free_proc(vc_proc_t *p) {
     free(p);
 }
 
-static void on_handle_closed(uv_handle_t *h) {
+static void on_handle_closed(uv_handle_t *h)
+{
     vc_proc_t *p = h->data;
     if (--p->handles == 0 && p->closed) free_proc(p);
 }
 
-static void close_handle(vc_proc_t *p, uv_handle_t *h) {
+static void close_handle(vc_proc_t *p, uv_handle_t *h)
+{
     if (!uv_is_closing(h)) uv_close(h, on_handle_closed);
     (void)p;
 }
 
-static void keep_tail(vc_proc_t *p, const char *line, size_t len) {
+static void keep_tail(vc_proc_t *p, const char *line, size_t len)
+{
     char *copy = strndup(line, len);
     if (!copy) return;
     free(p->tail[p->tail_next]);
@@ -72,7 +77,8 @@ static void keep_tail(vc_proc_t *p, const char *line, size_t len) {
     if (p->tail_count < p->tail_max) p->tail_count++;
 }
 
-static void deliver(stream_t *s, const char *line, size_t len) {
+static void deliver(stream_t *s, const char *line, size_t len)
+{
     vc_proc_t *p = s->proc;
     if (len && line[len - 1] == '\r') len--;
     if (s->which == VC_PROC_STDERR) keep_tail(p, line, len);
@@ -84,14 +90,16 @@ static void deliver(stream_t *s, const char *line, size_t len) {
     if (p->line_cb && !p->closed) p->line_cb(p, s->which, line, len, p->ud);
 }
 
-static void maybe_report(vc_proc_t *p) {
+static void maybe_report(vc_proc_t *p)
+{
     if (p->reported || !p->reaped || p->out.open || p->err.open) return;
     p->reported = 1;
     uv_timer_stop(&p->kill_timer);
     if (p->exit_cb && !p->closed) p->exit_cb(p, p->exit_status, p->term_signal, p->ud);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
     stream_t *s = (stream_t *)((char *)h - offsetof(stream_t, pipe));
     (void)suggested;
     if (vc_buf_reserve(&s->partial, 65536)) {
@@ -101,7 +109,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     *buf = uv_buf_init(s->partial.data + s->partial.len, 65536);
 }
 
-static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf) {
+static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
+{
     stream_t *s = (stream_t *)((char *)h - offsetof(stream_t, pipe));
     (void)buf;
     if (n > 0) {
@@ -126,7 +135,8 @@ static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf) {
     maybe_report(s->proc);
 }
 
-static void on_exit_ready(uv_poll_t *h, int status, int events) {
+static void on_exit_ready(uv_poll_t *h, int status, int events)
+{
     vc_proc_t *p = h->data;
     (void)status;
     (void)events;
@@ -151,7 +161,8 @@ static void on_exit_ready(uv_poll_t *h, int status, int events) {
 }
 
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
-static void child(const vc_proc_options_t *o, int out_w, int err_w, int report_w, pid_t parent) {
+static void child(const vc_proc_options_t *o, int out_w, int err_w, int report_w, pid_t parent)
+{
     int fail_errno;
     setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) goto fail;
@@ -186,7 +197,8 @@ fail:
     _exit(127);
 }
 
-static int open_stream(vc_proc_t *p, stream_t *s, int which, int fd) {
+static int open_stream(vc_proc_t *p, stream_t *s, int which, int fd)
+{
     s->which = which;
     int rc = uv_pipe_init(p->loop, &s->pipe, 0);
     if (rc) {
@@ -203,7 +215,8 @@ static int open_stream(vc_proc_t *p, stream_t *s, int which, int fd) {
 }
 
 int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb line_cb,
-                  vc_proc_exit_cb exit_cb, void *ud, vc_proc_t **out, vc_error_t *err) {
+                  vc_proc_exit_cb exit_cb, void *ud, vc_proc_t **out, vc_error_t *err)
+{
     if (!o->argv || !o->argv[0]) return vc_error_set(err, -EINVAL, "spawn: empty argv");
     if (o->nfds < 0 || o->nfds > 64)
         return vc_error_set(err, -EINVAL, "spawn %s: %d extra fds (0 to 64)", o->argv[0], o->nfds);
@@ -297,33 +310,39 @@ fail:
     return rc;
 }
 
-pid_t vc_proc_pid(const vc_proc_t *p) {
+pid_t vc_proc_pid(const vc_proc_t *p)
+{
     return p->pid;
 }
 
-int vc_proc_exited(const vc_proc_t *p) {
+int vc_proc_exited(const vc_proc_t *p)
+{
     return p->reported;
 }
 
-int vc_proc_kill(vc_proc_t *p, int sig) {
+int vc_proc_kill(vc_proc_t *p, int sig)
+{
     if (p->reaped) return -ESRCH;
     /* The pidfd pins the pid, so the group id cannot have been reused. */
     if (kill(-p->pid, sig) < 0 && kill(p->pid, sig) < 0) return -errno;
     return 0;
 }
 
-static void on_kill_timer(uv_timer_t *t) {
+static void on_kill_timer(uv_timer_t *t)
+{
     vc_proc_kill(t->data, SIGKILL);
 }
 
-int vc_proc_terminate(vc_proc_t *p, double grace) {
+int vc_proc_terminate(vc_proc_t *p, double grace)
+{
     int rc = vc_proc_kill(p, SIGTERM);
     if (rc) return rc;
     uint64_t ms = grace > 0 ? (uint64_t)(grace * 1000) : 0;
     return uv_timer_start(&p->kill_timer, on_kill_timer, ms, 0);
 }
 
-size_t vc_proc_stderr_tail(const vc_proc_t *p, char *buf, size_t size) {
+size_t vc_proc_stderr_tail(const vc_proc_t *p, char *buf, size_t size)
+{
     vc_buf_t b = VC_BUF_INIT;
     size_t first = (p->tail_next + p->tail_max - p->tail_count) % p->tail_max;
     for (size_t i = 0; i < p->tail_count; i++) {
@@ -335,7 +354,8 @@ size_t vc_proc_stderr_tail(const vc_proc_t *p, char *buf, size_t size) {
     return p->tail_count;
 }
 
-void vc_proc_close(vc_proc_t *p) {
+void vc_proc_close(vc_proc_t *p)
+{
     if (!p || p->closed) return;
     p->closed = 1;
     if (!p->reaped) {

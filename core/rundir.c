@@ -16,7 +16,8 @@
 #define VC_LISTEN_BACKLOG 8
 
 /* Creates path and its missing parents; directories we create get 0700. */
-static int mkdir_p(const char *path, vc_error_t *err) {
+static int mkdir_p(const char *path, vc_error_t *err)
+{
     char buf[4096];
     size_t len = strlen(path);
     if (len == 0 || len >= sizeof buf)
@@ -53,7 +54,8 @@ static int mkdir_p(const char *path, vc_error_t *err) {
     return 0;
 }
 
-int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err) {
+int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err)
+{
     char path[4096];
     int n;
     const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -89,7 +91,8 @@ int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err
     return 0;
 }
 
-static int valid_qemu_id(const char *name) {
+static int valid_qemu_id(const char *name)
+{
     size_t len = strlen(name);
     if (len == 0 || len > VC_QEMU_ID_MAX) return 0;
     char c = name[0];
@@ -103,7 +106,8 @@ static int valid_qemu_id(const char *name) {
     return 1;
 }
 
-int vc_rundir_create(const char *base, const char *name, char *out, size_t size, vc_error_t *err) {
+int vc_rundir_create(const char *base, const char *name, char *out, size_t size, vc_error_t *err)
+{
     if (!base || !name) return vc_error_set(err, -EINVAL, "rundir: base and name are required");
     if (!valid_qemu_id(name))
         return vc_error_set(err, -EINVAL,
@@ -134,7 +138,8 @@ int vc_rundir_create(const char *base, const char *name, char *out, size_t size,
 }
 
 int vc_rundir_socket_path(const char *dir, const char *file, char *out, size_t size,
-                          vc_error_t *err) {
+                          vc_error_t *err)
+{
     size_t dl = strlen(dir), fl = strlen(file);
     size_t len = dl + 1 + fl;
     if (len + 1 > VC_SOCKET_PATH_MAX)
@@ -150,7 +155,8 @@ int vc_rundir_socket_path(const char *dir, const char *file, char *out, size_t s
     return 0;
 }
 
-int vc_socket_listen(const char *path, int *fd, vc_error_t *err) {
+int vc_socket_listen(const char *path, int *fd, vc_error_t *err)
+{
     struct sockaddr_un addr;
     size_t len = strlen(path);
     int s = -1, rc;
@@ -193,7 +199,8 @@ fail:
     return rc;
 }
 
-int vc_rundir_remove(const char *dir, vc_error_t *err) {
+int vc_rundir_remove(const char *dir, vc_error_t *err)
+{
     int rc = 0;
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {

@@ -5,7 +5,8 @@
 #include "argv.h"
 #include "test.h"
 
-static char *escaped(const char *value, int *rc) {
+static char *escaped(const char *value, int *rc)
+{
     vc_buf_t b = VC_BUF_INIT;
     vc_error_t err = {0};
     *rc = vc_escape_value(&b, value, "test value", &err);
@@ -16,7 +17,8 @@ static char *escaped(const char *value, int *rc) {
     return vc_buf_steal(&b);
 }
 
-static void test_escape_doubles_commas(void) {
+static void test_escape_doubles_commas(void)
+{
     int rc;
     char *s = escaped("a,b,,c", &rc);
     ASSERT_INT_EQ(rc, 0);
@@ -32,7 +34,8 @@ static void test_escape_doubles_commas(void) {
     free(s);
 }
 
-static void test_escape_refuses_newline(void) {
+static void test_escape_refuses_newline(void)
+{
     int rc;
     char *s = escaped("/tmp/disk\nimg", &rc);
     ASSERT_INT_EQ(rc, -EINVAL);
@@ -43,7 +46,8 @@ static void test_escape_refuses_newline(void) {
     free(s);
 }
 
-static void test_escape_failure_leaves_buffer(void) {
+static void test_escape_failure_leaves_buffer(void)
+{
     vc_buf_t b = VC_BUF_INIT;
     vc_buf_puts(&b, "file=");
     ASSERT_INT_EQ(vc_escape_value(&b, "ok,", "v", NULL), 0);
@@ -52,7 +56,8 @@ static void test_escape_failure_leaves_buffer(void) {
     vc_buf_free(&b);
 }
 
-static void test_id_rules(void) {
+static void test_id_rules(void)
+{
     vc_error_t err = {0};
     ASSERT_INT_EQ(vc_id_check("disk1", "device id", &err), 0);
     ASSERT_INT_EQ(vc_id_check("a-b.c_d9", "device id", &err), 0);
@@ -72,7 +77,8 @@ static void test_id_rules(void) {
     ASSERT_INT_EQ(vc_id_check(longid, "device id", &err), 0);
 }
 
-static void test_render_shell(void) {
+static void test_render_shell(void)
+{
     vc_argv_t a = VC_ARGV_INIT;
     ASSERT_INT_EQ(vc_argv_push(&a, "qemu-system-x86_64"), 0);
     ASSERT_INT_EQ(vc_argv_push2(&a, "-drive", "file=/a,,b,format=raw"), 0);
@@ -89,7 +95,8 @@ static void test_render_shell(void) {
     ASSERT(a.v == NULL && a.n == 0);
 }
 
-static void test_render_json(void) {
+static void test_render_json(void)
+{
     vc_argv_t a = VC_ARGV_INIT;
     vc_argv_push(&a, "q");
     vc_argv_push(&a, "quote\" back\\ nl\n");
@@ -103,7 +110,8 @@ static void test_render_json(void) {
     vc_argv_free(&a);
 }
 
-int main(void) {
+int main(void)
+{
     RUN(test_escape_doubles_commas);
     RUN(test_escape_refuses_newline);
     RUN(test_escape_failure_leaves_buffer);

@@ -1,6 +1,8 @@
 /* Process supervision with real programs: output lines, exit status,
  * exec failure, QEMU rejecting a bad option, the kill ladder, fd passing. */
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "proc.h"
@@ -12,7 +14,8 @@ typedef struct run {
     int exited, status, sig;
 } run_t;
 
-static void on_line(vc_proc_t *p, int stream, const char *line, size_t len, void *ud) {
+static void on_line(vc_proc_t *p, int stream, const char *line, size_t len, void *ud)
+{
     run_t *r = ud;
     (void)p;
     char *dst = stream == VC_PROC_STDOUT ? r->out : r->err;
@@ -20,7 +23,8 @@ static void on_line(vc_proc_t *p, int stream, const char *line, size_t len, void
     snprintf(dst + used, 4096 - used, "[%.*s]", (int)len, line);
 }
 
-static void on_exit_cb(vc_proc_t *p, int status, int sig, void *ud) {
+static void on_exit_cb(vc_proc_t *p, int status, int sig, void *ud)
+{
     run_t *r = ud;
     (void)p;
     r->exited = 1;
@@ -29,7 +33,8 @@ static void on_exit_cb(vc_proc_t *p, int status, int sig, void *ud) {
 }
 
 static vc_proc_t *spawn(uv_loop_t *loop, const char *const *argv, const int *fds, int nfds,
-                        run_t *r) {
+                        run_t *r)
+{
     vc_error_t err = {0};
     vc_proc_t *p = NULL;
     vc_proc_options_t o = {.argv = argv, .fds = fds, .nfds = nfds};
@@ -38,7 +43,8 @@ static vc_proc_t *spawn(uv_loop_t *loop, const char *const *argv, const int *fds
     return p;
 }
 
-static void test_lines_and_status(void) {
+static void test_lines_and_status(void)
+{
     uv_loop_t loop;
     uv_loop_init(&loop);
     run_t r = {0};
@@ -54,7 +60,8 @@ static void test_lines_and_status(void) {
     vc_test_loop_teardown(&loop);
 }
 
-static void test_exit_code(void) {
+static void test_exit_code(void)
+{
     uv_loop_t loop;
     uv_loop_init(&loop);
     run_t r = {0};
@@ -66,7 +73,8 @@ static void test_exit_code(void) {
     vc_test_loop_teardown(&loop);
 }
 
-static void test_exec_failure(void) {
+static void test_exec_failure(void)
+{
     uv_loop_t loop;
     uv_loop_init(&loop);
     run_t r = {0};
@@ -83,7 +91,8 @@ static void test_exec_failure(void) {
     vc_test_loop_teardown(&loop);
 }
 
-static void test_qemu_bad_option(void) {
+static void test_qemu_bad_option(void)
+{
     uv_loop_t loop;
     uv_loop_init(&loop);
     run_t r = {0};
@@ -99,7 +108,8 @@ static void test_qemu_bad_option(void) {
     vc_test_loop_teardown(&loop);
 }
 
-static void test_terminate_ladder(void) {
+static void test_terminate_ladder(void)
+{
     uv_loop_t loop;
     uv_loop_init(&loop);
     run_t r = {0};
@@ -128,7 +138,8 @@ static void test_terminate_ladder(void) {
     vc_test_loop_teardown(&loop);
 }
 
-static void test_extra_fds(void) {
+static void test_extra_fds(void)
+{
     uv_loop_t loop;
     uv_loop_init(&loop);
     run_t r = {0};
@@ -147,7 +158,8 @@ static void test_extra_fds(void) {
     vc_test_loop_teardown(&loop);
 }
 
-static void test_close_kills_running_child(void) {
+static void test_close_kills_running_child(void)
+{
     uv_loop_t loop;
     uv_loop_init(&loop);
     run_t r = {0};
@@ -161,7 +173,61 @@ static void test_close_kills_running_child(void) {
     vc_test_loop_teardown(&loop);
 }
 
-int main(int argc, char **argv) {
+/* Middle process for test_parent_death: supervises QEMU, prints its pid,
+ * then runs its loop until killed. */
+static void on_middle_line(vc_proc_t *p, int stream, const char *line, size_t len, void *ud)
+{
+    (void)p, (void)stream, (void)ud;
+    fprintf(stderr, "qemu: %.*s\n", (int)len, line);
+}
+
+static int supervise_qemu(void)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    vc_error_t err = {0};
+    vc_proc_t *p = NULL;
+    const char *argv[] = {vc_test_qemu(), "-S", "-nodefaults", "-no-user-config", "-display",
+                          "none", "-machine", "none", NULL};
+    vc_proc_options_t o = {.argv = argv};
+    if (vc_proc_spawn(&loop, &o, on_middle_line, NULL, NULL, &p, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    printf("qemu-pid %d\n", (int)vc_proc_pid(p));
+    fflush(stdout);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+static void test_parent_death_kills_qemu(void)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    run_t r = {0};
+    const char *argv[] = {"/proc/self/exe", "--supervise-qemu", NULL};
+    vc_proc_t *middle = spawn(&loop, argv, NULL, 0, &r);
+    while (!strstr(r.out, "qemu-pid") && !r.exited) uv_run(&loop, UV_RUN_ONCE);
+    int qemu_pid = 0;
+    ASSERT_INT_EQ(sscanf(r.out, "[qemu-pid %d]", &qemu_pid), 1);
+    int pidfd = (int)syscall(SYS_pidfd_open, qemu_pid, 0);
+    ASSERT(pidfd >= 0);
+    struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+    ASSERT_INT_EQ(poll(&pfd, 1, 0), 0); /* QEMU is running */
+    /* QEMU has a process group of its own, so only the parent-death signal
+     * can end it when the middle process is SIGKILLed. */
+    ASSERT_INT_EQ(vc_proc_kill(middle, SIGKILL), 0);
+    vc_test_run_until(&loop, &r.exited, 10, "middle exit");
+    ASSERT_INT_EQ(r.sig, SIGKILL);
+    ASSERT_INT_EQ(poll(&pfd, 1, 10000), 1); /* readable once QEMU has exited */
+    close(pidfd);
+    vc_proc_close(middle);
+    vc_test_loop_teardown(&loop);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--supervise-qemu") == 0) return supervise_qemu();
     if (argc > 1 && strcmp(argv[1], "--ignore-sigterm") == 0) {
         signal(SIGTERM, SIG_IGN);
         printf("armed\n");
@@ -176,5 +242,6 @@ int main(int argc, char **argv) {
     RUN(test_terminate_ladder);
     RUN(test_extra_fds);
     RUN(test_close_kills_running_child);
+    RUN(test_parent_death_kills_qemu);
     return 0;
 }

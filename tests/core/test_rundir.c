@@ -13,25 +13,29 @@
 #include "test.h"
 
 /* A fresh private temp dir under /tmp. */
-static void make_tmp(char *out, size_t size) {
+static void make_tmp(char *out, size_t size)
+{
     ASSERT(size >= 32);
     snprintf(out, size, "/tmp/vc-test-rundir-XXXXXX");
     ASSERT(mkdtemp(out) != NULL);
 }
 
-static mode_t mode_of(const char *path) {
+static mode_t mode_of(const char *path)
+{
     struct stat st;
     ASSERT_INT_EQ(stat(path, &st), 0);
     ASSERT(S_ISDIR(st.st_mode));
     return st.st_mode & 07777;
 }
 
-static void rm(const char *path) {
+static void rm(const char *path)
+{
     vc_error_t err = {0};
     ASSERT_INT_EQ(vc_rundir_remove(path, &err), 0);
 }
 
-static void test_base_override_created_0700(void) {
+static void test_base_override_created_0700(void)
+{
     char tmp[64], want[PATH_MAX], out[PATH_MAX];
     make_tmp(tmp, sizeof tmp);
     snprintf(want, sizeof want, "%s/a/b", tmp);
@@ -53,7 +57,8 @@ static void test_base_override_created_0700(void) {
     rm(tmp);
 }
 
-static void test_base_xdg(void) {
+static void test_base_xdg(void)
+{
     char tmp[64], want[PATH_MAX], out[PATH_MAX];
     make_tmp(tmp, sizeof tmp);
     const char *saved = getenv("XDG_RUNTIME_DIR");
@@ -75,7 +80,8 @@ static void test_base_xdg(void) {
     rm(tmp);
 }
 
-static void test_base_too_small_buffer(void) {
+static void test_base_too_small_buffer(void)
+{
     char tmp[64], out[8];
     make_tmp(tmp, sizeof tmp);
     vc_error_t err = {0};
@@ -84,7 +90,8 @@ static void test_base_too_small_buffer(void) {
     rm(tmp);
 }
 
-static void test_create_unique_0700(void) {
+static void test_create_unique_0700(void)
+{
     char tmp[64], a[PATH_MAX], b[PATH_MAX], prefix[PATH_MAX];
     make_tmp(tmp, sizeof tmp);
     vc_error_t err = {0};
@@ -101,7 +108,8 @@ static void test_create_unique_0700(void) {
     rm(tmp);
 }
 
-static void test_create_invalid_name(void) {
+static void test_create_invalid_name(void)
+{
     char tmp[64], out[PATH_MAX];
     make_tmp(tmp, sizeof tmp);
     char longname[80];
@@ -124,7 +132,8 @@ static void test_create_invalid_name(void) {
     rm(tmp);
 }
 
-static void test_socket_path(void) {
+static void test_socket_path(void)
+{
     char out[VC_SOCKET_PATH_MAX];
     vc_error_t err = {0};
     ASSERT_INT_EQ(vc_rundir_socket_path("/run/x", "qmp.sock", out, sizeof out, &err), 0);
@@ -153,7 +162,8 @@ static void test_socket_path(void) {
     ASSERT_STR_CONTAINS(err.msg, "at most 107");
 }
 
-static void test_socket_listen(void) {
+static void test_socket_listen(void)
+{
     char tmp[64], path[VC_SOCKET_PATH_MAX];
     make_tmp(tmp, sizeof tmp);
     vc_error_t err = {0};
@@ -205,7 +215,8 @@ static void test_socket_listen(void) {
     ASSERT(access(tmp, F_OK) < 0);
 }
 
-static void test_remove(void) {
+static void test_remove(void)
+{
     char tmp[64], file[PATH_MAX];
     make_tmp(tmp, sizeof tmp);
     const char *names[] = {"pid", "console.log", "qmp.sock"};
@@ -223,7 +234,8 @@ static void test_remove(void) {
     ASSERT_INT_EQ(errno, ENOENT);
 }
 
-static void test_remove_missing(void) {
+static void test_remove_missing(void)
+{
     char tmp[64], gone[PATH_MAX];
     make_tmp(tmp, sizeof tmp);
     snprintf(gone, sizeof gone, "%s/never-made", tmp);
@@ -233,7 +245,8 @@ static void test_remove_missing(void) {
     ASSERT_INT_EQ(vc_rundir_remove(tmp, &err), 0);
 }
 
-int main(void) {
+int main(void)
+{
     RUN(test_base_override_created_0700);
     RUN(test_base_xdg);
     RUN(test_base_too_small_buffer);

@@ -30,7 +30,8 @@ void vc_test_run_until(uv_loop_t *loop, const int *flag, double timeout, const c
     uv_timer_init(loop, &guard);
     guard.data = &expired;
     uv_timer_start(&guard, on_guard, (uint64_t)(timeout * 1000), 0);
-    while (!*flag && !expired) uv_run(loop, UV_RUN_ONCE);
+    while (!*flag && !expired)
+        uv_run(loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
     if (!*flag) VC_FAIL("timed out after %.1fs waiting for %s", timeout, what);
