@@ -1,0 +1,351 @@
+#include "kind.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const vc_kind_t *const vc__kinds[];
+
+const vc_kind_t *const *vc_kinds(void)
+{
+    return vc__kinds;
+}
+
+const vc_kind_t *vc_kind_find(const char *name)
+{
+    for (const vc_kind_t *const *k = vc__kinds; *k; k++)
+        if (strcmp((*k)->name, name) == 0) return *k;
+    return NULL;
+}
+
+int vc_kind_field(const vc_kind_t *k, const char *name)
+{
+    for (size_t i = 0; i < k->nfields; i++)
+        if (strcmp(k->fields[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return SIZE_MAX;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t best = diag + cost;
+            if (row[j] + 1 < best) best = row[j] + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static const char *nearest(const char *name, const char *(*at)(const void *, size_t),
+                           const void *set, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = 4;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = distance(name, at(set, i));
+        if (d < best_d) {
+            best_d = d;
+            best = at(set, i);
+        }
+    }
+    return best;
+}
+
+static const char *field_at(const void *set, size_t i)
+{
+    return ((const vc_kind_t *)set)->fields[i].name;
+}
+
+static const char *kind_at(const void *set, size_t i)
+{
+    return ((const vc_kind_t *const *)set)[i]->name;
+}
+
+const char *vc_kind_suggest(const vc_kind_t *k, const char *name)
+{
+    return nearest(name, field_at, k, k->nfields);
+}
+
+const char *vc_kind_suggest_kind(const char *name)
+{
+    size_t n = 0;
+    while (vc__kinds[n])
+        n++;
+    return nearest(name, kind_at, vc__kinds, n);
+}
+
+const char *vc_type_name(vc_type_t t)
+{
+    switch (t) {
+    case VC_T_STR:
+        return "string";
+    case VC_T_INT:
+        return "integer";
+    case VC_T_BOOL:
+        return "boolean";
+    case VC_T_ENUM:
+        return "enum";
+    case VC_T_ID:
+        return "id";
+    case VC_T_PATH:
+        return "path";
+    case VC_T_SIZE:
+        return "size";
+    }
+    return "?";
+}
+
+int vc_dev_new(const vc_kind_t *k, vc_dev_t **out, vc_error_t *err)
+{
+    vc_dev_t *d = calloc(1, sizeof *d);
+    if (d) d->v = calloc(k->nfields ? k->nfields : 1, sizeof *d->v);
+    if (!d || !d->v) {
+        free(d);
+        return vc_error_set(err, -ENOMEM, "out of memory");
+    }
+    d->kind = k;
+    *out = d;
+    return 0;
+}
+
+void vc_dev_free(vc_dev_t *d)
+{
+    if (!d) return;
+    for (size_t i = 0; i < d->kind->nfields; i++)
+        free(d->v[i].s);
+    free(d->v);
+    free(d);
+}
+
+const char *vc_dev_get(const vc_dev_t *d, const char *name)
+{
+    int i = vc_kind_field(d->kind, name);
+    return i >= 0 && d->v[i].set ? d->v[i].s : NULL;
+}
+
+/* "<kind> 'id': field 'f': " */
+static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, const char *fmt, ...)
+{
+    if (!err) return code;
+    char what[VC_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const char *id = vc_dev_get(d, "id");
+    char prefix[256];
+    if (id)
+        snprintf(prefix, sizeof prefix, "%s '%s'", d->kind->name, id);
+    else
+        snprintf(prefix, sizeof prefix, "%s", d->kind->name);
+    if (f >= 0)
+        vc_error_set(err, code, "%s: field '%s': %s", prefix, d->kind->fields[f].name, what);
+    else
+        vc_error_set(err, code, "%s: %s", prefix, what);
+    return code;
+}
+
+static int store(vc_dev_t *d, int f, long long i, const char *text)
+{
+    char *copy = strdup(text);
+    if (!copy) return -ENOMEM;
+    free(d->v[f].s);
+    d->v[f] = (vc_value_t){.set = 1, .i = i, .s = copy};
+    return 0;
+}
+
+static int check_text(const vc_dev_t *d, int f, const char *s, vc_error_t *err)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return field_error(d, f, err, VC_ERECIPE, "holds a control character (0x%02x)", *p);
+    return 0;
+}
+
+static int parse_int(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 0);
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_size(const char *s, char *out, size_t size)
+{
+    const char *p = s;
+    if (!isdigit((unsigned char)*p)) return -1;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p && !strchr("kKmMgGtT", *p)) return -1;
+    if (*p && p[1]) return -1;
+    snprintf(out, size, "%.*s%c", (int)(p - s), s, *p ? toupper((unsigned char)*p) : '\0');
+    return 0;
+}
+
+int vc_dev_set_int(vc_dev_t *d, int f, long long i, vc_error_t *err)
+{
+    const vc_field_t *fd = &d->kind->fields[f];
+    char text[32];
+    snprintf(text, sizeof text, "%lld", i);
+    switch (fd->type) {
+    case VC_T_INT:
+        if ((fd->min || fd->max) && (i < fd->min || i > fd->max))
+            return field_error(d, f, err, VC_ERECIPE, "%lld is out of range (%lld to %lld)", i,
+                               fd->min, fd->max);
+        break;
+    case VC_T_SIZE:
+        if (i <= 0) return field_error(d, f, err, VC_ERECIPE, "size %lld is not positive", i);
+        break;
+    default:
+        return field_error(d, f, err, VC_ERECIPE, "expected a %s, got an integer",
+                           vc_type_name(fd->type));
+    }
+    return store(d, f, i, text) ? vc_error_set(err, -ENOMEM, "out of memory") : 0;
+}
+
+int vc_dev_set_bool(vc_dev_t *d, int f, int b, vc_error_t *err)
+{
+    const vc_field_t *fd = &d->kind->fields[f];
+    if (fd->type != VC_T_BOOL)
+        return field_error(d, f, err, VC_ERECIPE, "expected a %s, got a boolean",
+                           vc_type_name(fd->type));
+    return store(d, f, !!b, b ? "on" : "off") ? vc_error_set(err, -ENOMEM, "out of memory") : 0;
+}
+
+int vc_dev_set_str(vc_dev_t *d, int f, const char *s, vc_error_t *err)
+{
+    const vc_field_t *fd = &d->kind->fields[f];
+    int rc = check_text(d, f, s, err);
+    if (rc) return rc;
+    long long i = 0;
+    char size[64];
+    switch (fd->type) {
+    case VC_T_INT:
+        if (parse_int(s, &i))
+            return field_error(d, f, err, VC_ERECIPE, "expected an integer, got \"%s\"", s);
+        return vc_dev_set_int(d, f, i, err);
+    case VC_T_BOOL:
+        if (!strcmp(s, "on") || !strcmp(s, "true")) return vc_dev_set_bool(d, f, 1, err);
+        if (!strcmp(s, "off") || !strcmp(s, "false")) return vc_dev_set_bool(d, f, 0, err);
+        return field_error(d, f, err, VC_ERECIPE, "expected a boolean, got \"%s\"", s);
+    case VC_T_SIZE:
+        if (strlen(s) >= 32 || parse_size(s, size, sizeof size))
+            return field_error(d, f, err, VC_ERECIPE,
+                               "expected a size like 512M or 2G or bytes, got \"%s\"", s);
+        s = size;
+        break;
+    case VC_T_ENUM: {
+        int ok = 0;
+        char list[512] = "";
+        for (const char *const *v = fd->values; *v; v++) {
+            if (!strcmp(*v, s)) ok = 1;
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", *v);
+        }
+        if (!ok) return field_error(d, f, err, VC_ERECIPE, "\"%s\" is not one of: %s", s, list);
+        break;
+    }
+    case VC_T_ID: {
+        vc_error_t e;
+        if (vc_id_check(s, "id", &e)) return field_error(d, f, err, VC_ERECIPE, "%s", e.msg);
+        break;
+    }
+    case VC_T_PATH:
+        if (!*s) return field_error(d, f, err, VC_ERECIPE, "empty path");
+        break;
+    case VC_T_STR:
+        break;
+    }
+    return store(d, f, i, s) ? vc_error_set(err, -ENOMEM, "out of memory") : 0;
+}
+
+int vc_dev_finish(vc_dev_t *d, vc_error_t *err)
+{
+    for (size_t f = 0; f < d->kind->nfields; f++) {
+        const vc_field_t *fd = &d->kind->fields[f];
+        if (d->v[f].set) continue;
+        if (fd->def) {
+            int rc = vc_dev_set_str(d, (int)f, fd->def, err);
+            if (rc) return rc;
+        } else if (fd->flags & VC_F_REQUIRED) {
+            return field_error(d, (int)f, err, VC_ERECIPE, "is required");
+        }
+    }
+    return 0;
+}
+
+static int emit_opt(const vc_dev_t *d, size_t o, vc_argv_t *argv, vc_error_t *err)
+{
+    const vc_kind_t *k = d->kind;
+    const vc_opt_t *opt = &k->opts[o];
+    vc_buf_t b = VC_BUF_INIT;
+    int any = 0, rc = 0;
+    if (opt->style == VC_OPT_FLAG) {
+        for (size_t f = 0; f < k->nfields; f++)
+            if (k->fields[f].opt == (int)o && d->v[f].set && d->v[f].i) any = 1;
+        return any ? (vc_argv_push(argv, opt->flag) ? -ENOMEM : 0) : 0;
+    }
+    if (opt->head) rc = vc_buf_puts(&b, opt->head);
+    /* positional fields first, then key=value in field order */
+    for (int pass = 0; rc == 0 && pass < 2; pass++) {
+        for (size_t f = 0; rc == 0 && f < k->nfields; f++) {
+            const vc_field_t *fd = &k->fields[f];
+            if (fd->opt != (int)o || !fd->key || !d->v[f].set) continue;
+            int positional = fd->key[0] == '\0';
+            if (positional != (pass == 0)) continue;
+            any = 1;
+            if (opt->style == VC_OPT_RAW) {
+                rc = vc_buf_puts(&b, d->v[f].s);
+                continue;
+            }
+            if (b.len) rc = vc_buf_puts(&b, ",");
+            if (rc == 0 && !positional) rc = vc_buf_printf(&b, "%s=", fd->key);
+            if (rc == 0) {
+                char what[128];
+                snprintf(what, sizeof what, "%s field '%s'", k->name, fd->name);
+                rc = vc_escape_value(&b, d->v[f].s, what, err);
+            }
+        }
+    }
+    if (rc == 0 && (any || opt->head) && (any || opt->style == VC_OPT_KV))
+        rc = vc_argv_push2(argv, opt->flag, b.data ? b.data : "");
+    vc_buf_free(&b);
+    if (rc == -ENOMEM) vc_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+int vc_dev_emit(const vc_dev_t *d, vc_argv_t *argv, vc_error_t *err)
+{
+    size_t mark = argv->n;
+    for (size_t o = 0; o < d->kind->nopts; o++) {
+        int rc = emit_opt(d, o, argv, err);
+        if (rc) {
+            while (argv->n > mark)
+                free(argv->v[--argv->n]);
+            if (argv->v) argv->v[argv->n] = NULL;
+            return rc;
+        }
+    }
+    return 0;
+}

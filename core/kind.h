@@ -1,0 +1,105 @@
+/* vclaunch core: device kinds, declared once as tables of fields.
+ *
+ * A kind (vc_kind_t) lists the QEMU options it emits (vc_opt_t: "-device",
+ * "-chardev", ...) and its fields (vc_field_t: name, type, required,
+ * default, enum values, range, QEMU key and which option it lands in). The
+ * one table drives validation, conversion from any front end (the Lua
+ * binding iterates the fields; it has no per-field code), the emitted
+ * arguments and the error messages.
+ *
+ * A device (vc_dev_t) is one instance of a kind: values are set field by
+ * field (each set is validated), vc_dev_finish applies defaults and checks
+ * required fields, vc_dev_emit appends the arguments to an argv. A device
+ * owns its values; vc_dev_free releases them. No call blocks. */
+#ifndef VC_KIND_H
+#define VC_KIND_H
+
+#include <stddef.h>
+
+#include "argv.h"
+#include "error.h"
+
+typedef enum vc_type {
+    VC_T_STR,  /* any text without control characters */
+    VC_T_INT,  /* integer within [min, max] */
+    VC_T_BOOL, /* emitted as on/off */
+    VC_T_ENUM, /* one of values[] */
+    VC_T_ID,   /* a QEMU id */
+    VC_T_PATH, /* a file system path */
+    VC_T_SIZE, /* bytes as an integer, or "<n>[KMGT]" text */
+} vc_type_t;
+
+typedef enum vc_opt_style {
+    VC_OPT_KV,   /* "[head,]key=value,..." with every value escaped */
+    VC_OPT_RAW,  /* the single field's value, verbatim, after head */
+    VC_OPT_FLAG, /* the flag alone, when its bool field is true */
+} vc_opt_style_t;
+
+typedef struct vc_opt {
+    const char *flag; /* "-device" */
+    vc_opt_style_t style;
+    const char *head; /* KV: fixed first element ("virtio-blk-pci"); RAW: prefix */
+} vc_opt_t;
+
+#define VC_F_REQUIRED 1u
+
+typedef struct vc_field {
+    const char *name; /* field name seen by recipes */
+    vc_type_t type;
+    unsigned flags;
+    const char *def;           /* default (text form), or NULL */
+    const char *const *values; /* VC_T_ENUM: NULL-terminated */
+    long long min, max;        /* VC_T_INT: range (both 0: any) */
+    const char *key;           /* QEMU key; "" positional; NULL not emitted */
+    int opt;                   /* index into the kind's opts */
+    const char *doc;
+} vc_field_t;
+
+typedef struct vc_kind {
+    const char *name;
+    const char *doc;
+    const vc_opt_t *opts;
+    size_t nopts;
+    const vc_field_t *fields;
+    size_t nfields;
+} vc_kind_t;
+
+typedef struct vc_value {
+    int set;
+    long long i; /* INT, BOOL */
+    char *s;     /* every other type, and the text form of INT/BOOL */
+} vc_value_t;
+
+typedef struct vc_dev {
+    const vc_kind_t *kind;
+    vc_value_t *v; /* one per field */
+} vc_dev_t;
+
+/* Every kind, NULL-terminated, in a stable order. */
+const vc_kind_t *const *vc_kinds(void);
+const vc_kind_t *vc_kind_find(const char *name);
+/* Index of the field called name, or -1. */
+int vc_kind_field(const vc_kind_t *k, const char *name);
+/* The field name nearest to name (edit distance <= 3), or NULL. */
+const char *vc_kind_suggest(const vc_kind_t *k, const char *name);
+/* The nearest kind name, or NULL. */
+const char *vc_kind_suggest_kind(const char *name);
+const char *vc_type_name(vc_type_t t);
+
+int vc_dev_new(const vc_kind_t *k, vc_dev_t **out, vc_error_t *err);
+void vc_dev_free(vc_dev_t *d);
+/* Setters validate against the field; on error nothing changes and err
+ * names the kind, the device id when known, and the field. A text value
+ * for an INT/BOOL/SIZE field is parsed. */
+int vc_dev_set_str(vc_dev_t *d, int field, const char *s, vc_error_t *err);
+int vc_dev_set_int(vc_dev_t *d, int field, long long i, vc_error_t *err);
+int vc_dev_set_bool(vc_dev_t *d, int field, int b, vc_error_t *err);
+/* Applies defaults and checks required fields. */
+int vc_dev_finish(vc_dev_t *d, vc_error_t *err);
+/* The value of a field by name (text form), or NULL when unset. */
+const char *vc_dev_get(const vc_dev_t *d, const char *name);
+/* Appends the device's options to argv, in the kind's option order and
+ * field order. */
+int vc_dev_emit(const vc_dev_t *d, vc_argv_t *argv, vc_error_t *err);
+
+#endif
