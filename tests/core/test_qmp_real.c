@@ -1,0 +1,182 @@
+/* vc_qmp against a real QEMU: the test creates the listening socket and
+ * passes it to QEMU as fd 3. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "qmp.h"
+#include "test.h"
+
+static uv_loop_t loop;
+static vc_qmp_t *Q;
+static uv_process_t proc;
+static int exited, ready, ready_status, disc, disc_code;
+static int got_stop, got_resume, got_shutdown;
+static int replies, last_status;
+static char last_class[64], last_msg[256], last_ret[256];
+
+static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
+{
+    (void)p;
+    if (status || sig)
+        fprintf(stderr, "qemu exited: status %lld signal %d\n", (long long)status, sig);
+    exited = 1;
+}
+
+static void on_ready(vc_qmp_t *q, int status, const vc_error_t *err, void *ud)
+{
+    (void)q;
+    (void)ud;
+    if (status) fprintf(stderr, "ready: %s\n", err->msg);
+    ready = 1;
+    ready_status = status;
+}
+
+static void on_event(vc_qmp_t *q, const char *name, const cJSON *msg, void *ud)
+{
+    (void)q;
+    (void)ud;
+    ASSERT(cJSON_GetObjectItemCaseSensitive(msg, "timestamp"));
+    if (!strcmp(name, "STOP")) got_stop = 1;
+    if (!strcmp(name, "RESUME")) got_resume = 1;
+    if (!strcmp(name, "SHUTDOWN")) got_shutdown = 1;
+}
+
+static void on_disc(vc_qmp_t *q, const vc_error_t *why, void *ud)
+{
+    (void)q;
+    (void)ud;
+    disc++;
+    disc_code = why->code;
+}
+
+static void on_reply(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
+{
+    (void)q;
+    (void)ud;
+    last_status = r->status;
+    snprintf(last_msg, sizeof last_msg, "%s", r->message);
+    snprintf(last_class, sizeof last_class, "%s", r->err_class ? r->err_class : "");
+    last_ret[0] = '\0';
+    if (r->ret) {
+        char *s = cJSON_PrintUnformatted(r->ret);
+        ASSERT(s);
+        snprintf(last_ret, sizeof last_ret, "%s", s);
+        free(s);
+    }
+    replies++;
+}
+
+static void run_cmd(const char *cmd, cJSON *args, int fd)
+{
+    vc_error_t err;
+    replies = 0;
+    int rc = vc_qmp_execute(Q, cmd, args, fd, 10, on_reply, NULL, &err);
+    if (rc) VC_FAIL("execute %s: %s", cmd, err.msg);
+    vc_test_run_until(&loop, &replies, 15, cmd);
+    if (last_status) VC_FAIL("%s: %d %s: %s", cmd, last_status, last_class, last_msg);
+}
+
+int main(void)
+{
+    const char *qemu = vc_test_qemu();
+    ASSERT_INT_EQ(uv_loop_init(&loop), 0);
+
+    char dir[] = "/tmp/vcqmpreal-XXXXXX";
+    ASSERT(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/qmp.sock", dir);
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT(lfd >= 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    ASSERT(strlen(path) < sizeof sa.sun_path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    ASSERT_INT_EQ(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ASSERT_INT_EQ(listen(lfd, 4), 0);
+
+    char *args[] = {(char *)qemu,  "-S",
+                    "-nodefaults", "-no-user-config",
+                    "-display",    "none",
+                    "-machine",    "q35,accel=tcg",
+                    "-chardev",    "socket,id=qmp,fd=3,server=on,wait=off",
+                    "-mon",        "chardev=qmp,mode=control",
+                    NULL};
+    uv_stdio_container_t stdio[4];
+    stdio[0].flags = UV_IGNORE;
+    stdio[1].flags = UV_INHERIT_FD;
+    stdio[1].data.fd = 1;
+    stdio[2].flags = UV_INHERIT_FD;
+    stdio[2].data.fd = 2;
+    stdio[3].flags = UV_INHERIT_FD;
+    stdio[3].data.fd = lfd;
+    uv_process_options_t opt = {0};
+    opt.file = qemu;
+    opt.args = args;
+    opt.exit_cb = on_exit_cb;
+    opt.stdio = stdio;
+    opt.stdio_count = 4;
+    int rc = uv_spawn(&loop, &proc, &opt);
+    if (rc) VC_FAIL("spawn %s: %s", qemu, uv_strerror(rc));
+    close(lfd); /* QEMU owns the listener now */
+
+    ASSERT_INT_EQ(vc_qmp_new(&loop, &Q), 0);
+    vc_qmp_set_event_cb(Q, on_event, NULL);
+    vc_qmp_set_disconnect_cb(Q, on_disc, NULL);
+    vc_error_t err;
+    ASSERT_INT_EQ(vc_qmp_connect(Q, path, 20, on_ready, NULL, &err), 0);
+    vc_test_run_until(&loop, &ready, 30, "QMP ready");
+    ASSERT_INT_EQ(ready_status, 0);
+    ASSERT_INT_GE(vc_qmp_version(Q)->major, 2);
+    printf("qemu %d.%d.%d (%s)\n", vc_qmp_version(Q)->major, vc_qmp_version(Q)->minor,
+           vc_qmp_version(Q)->micro, vc_qmp_version(Q)->package);
+    ASSERT(cJSON_IsArray(vc_qmp_capabilities(Q)));
+
+    run_cmd("query-status", NULL, -1);
+    ASSERT_STR_CONTAINS(last_ret, "\"status\":\"prelaunch\"");
+
+    run_cmd("cont", NULL, -1);
+    vc_test_run_until(&loop, &got_resume, 15, "RESUME");
+    run_cmd("stop", NULL, -1);
+    vc_test_run_until(&loop, &got_stop, 15, "STOP");
+    run_cmd("query-status", NULL, -1);
+    ASSERT_STR_CONTAINS(last_ret, "\"status\":\"paused\"");
+
+    /* getfd with a real fd, then closefd proves QEMU received it. */
+    int pfd[2];
+    ASSERT_INT_EQ(pipe(pfd), 0);
+    cJSON *a = cJSON_CreateObject();
+    ASSERT(a && cJSON_AddStringToObject(a, "fdname", "vcfd"));
+    run_cmd("getfd", a, pfd[0]);
+    a = cJSON_CreateObject();
+    ASSERT(a && cJSON_AddStringToObject(a, "fdname", "vcfd"));
+    run_cmd("closefd", a, -1);
+    close(pfd[0]);
+    close(pfd[1]);
+    /* An error reply from real QEMU. */
+    a = cJSON_CreateObject();
+    ASSERT(a && cJSON_AddStringToObject(a, "fdname", "vcfd"));
+    replies = 0;
+    ASSERT_INT_EQ(vc_qmp_execute(Q, "closefd", a, -1, 10, on_reply, NULL, &err), 0);
+    vc_test_run_until(&loop, &replies, 15, "closefd error");
+    ASSERT_INT_EQ(last_status, VC_EQMP);
+    ASSERT_STR_EQ(last_class, "GenericError");
+
+    run_cmd("quit", NULL, -1);
+    vc_test_run_until(&loop, &exited, 30, "QEMU exit");
+    vc_test_run_until(&loop, &disc, 15, "disconnect");
+    ASSERT_INT_EQ(disc_code, VC_EDISCONNECTED);
+    ASSERT(got_shutdown);
+
+    vc_qmp_close(Q);
+    uv_close((uv_handle_t *)&proc, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ASSERT_INT_EQ(disc, 1);
+    unlink(path);
+    rmdir(dir);
+    vc_test_loop_teardown(&loop);
+    printf("ok\n");
+    return 0;
+}
