@@ -280,10 +280,37 @@ int vc_dev_set_str(vc_dev_t *d, int f, const char *s, vc_error_t *err)
     return store(d, f, i, s) ? vc_error_set(err, -ENOMEM, "out of memory") : 0;
 }
 
+static const char *transport_suffix(const vc_dev_t *d)
+{
+    const char *t = vc_dev_get(d, "transport");
+    if (!t) return NULL;
+    return strcmp(t, "mmio") == 0 ? "device" : t;
+}
+
+static unsigned transport_flag(const vc_dev_t *d)
+{
+    const char *t = vc_dev_get(d, "transport");
+    if (!t) return 0;
+    return !strcmp(t, "pci") ? VC_F_PCI : !strcmp(t, "ccw") ? VC_F_CCW : VC_F_MMIO;
+}
+
+#define VC_F_TRANSPORTS (VC_F_PCI | VC_F_CCW | VC_F_MMIO)
+
+static int applies(const vc_dev_t *d, const vc_field_t *fd)
+{
+    return !(fd->flags & VC_F_TRANSPORTS) || (fd->flags & transport_flag(d));
+}
+
 int vc_dev_finish(vc_dev_t *d, vc_error_t *err)
 {
     for (size_t f = 0; f < d->kind->nfields; f++) {
         const vc_field_t *fd = &d->kind->fields[f];
+        if (d->v[f].set && !applies(d, fd))
+            return field_error(d, (int)f, err, VC_ERECIPE, "applies to the %s transport only",
+                               fd->flags & VC_F_PCI   ? "pci"
+                               : fd->flags & VC_F_CCW ? "ccw"
+                                                      : "mmio");
+        if (!applies(d, fd)) continue;
         if (d->v[f].set) continue;
         if (fd->def) {
             int rc = vc_dev_set_str(d, (int)f, fd->def, err);
@@ -306,13 +333,28 @@ static int emit_opt(const vc_dev_t *d, size_t o, vc_argv_t *argv, vc_error_t *er
             if (k->fields[f].opt == (int)o && d->v[f].set && d->v[f].i) any = 1;
         return any ? (vc_argv_push(argv, opt->flag) ? -ENOMEM : 0) : 0;
     }
-    if (opt->head) rc = vc_buf_puts(&b, opt->head);
+    if (opt->head) {
+        const char *t = strstr(opt->head, "%t");
+        if (t && opt->style == VC_OPT_KV) {
+            const char *suffix = transport_suffix(d);
+            if (!suffix) {
+                vc_buf_free(&b);
+                return field_error(d, -1, err, VC_ERECIPE, "no transport set");
+            }
+            rc = vc_buf_printf(&b, "%.*s%s%s", (int)(t - opt->head), opt->head, suffix, t + 2);
+        } else {
+            rc = vc_buf_puts(&b, opt->head);
+        }
+    }
     /* positional fields first, then key=value in field order */
     for (int pass = 0; rc == 0 && pass < 2; pass++) {
         for (size_t f = 0; rc == 0 && f < k->nfields; f++) {
             const vc_field_t *fd = &k->fields[f];
-            if (fd->opt != (int)o || !fd->key || !d->v[f].set) continue;
-            int positional = fd->key[0] == '\0';
+            const char *key = fd->opt == (int)o                ? fd->key
+                              : fd->key2 && fd->opt2 == (int)o ? fd->key2
+                                                               : NULL;
+            if (!key || !d->v[f].set || !applies(d, fd)) continue;
+            int positional = key[0] == '\0';
             if (positional != (pass == 0)) continue;
             any = 1;
             if (opt->style == VC_OPT_RAW) {
@@ -320,7 +362,7 @@ static int emit_opt(const vc_dev_t *d, size_t o, vc_argv_t *argv, vc_error_t *er
                 continue;
             }
             if (b.len) rc = vc_buf_puts(&b, ",");
-            if (rc == 0 && !positional) rc = vc_buf_printf(&b, "%s=", fd->key);
+            if (rc == 0 && !positional) rc = vc_buf_printf(&b, "%s=", key);
             if (rc == 0) {
                 char what[128];
                 snprintf(what, sizeof what, "%s field '%s'", k->name, fd->name);

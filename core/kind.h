@@ -35,6 +35,8 @@ typedef enum vc_opt_style {
     VC_OPT_FLAG, /* the flag alone, when its bool field is true */
 } vc_opt_style_t;
 
+/* A KV head may hold "%t": it is replaced by the device's transport suffix
+ * ("pci", "ccw", or "device" for mmio) read from its "transport" field. */
 typedef struct vc_opt {
     const char *flag; /* "-device" */
     vc_opt_style_t style;
@@ -42,6 +44,9 @@ typedef struct vc_opt {
 } vc_opt_t;
 
 #define VC_F_REQUIRED 1u
+#define VC_F_PCI 2u  /* only with transport pci */
+#define VC_F_CCW 4u  /* only with transport ccw */
+#define VC_F_MMIO 8u /* only with transport mmio */
 
 typedef struct vc_field {
     const char *name; /* field name seen by recipes */
@@ -53,6 +58,8 @@ typedef struct vc_field {
     const char *key;           /* QEMU key; "" positional; NULL not emitted */
     int opt;                   /* index into the kind's opts */
     const char *doc;
+    const char *key2; /* when set, also emitted as key2 in option opt2 (an */
+    int opt2;         /* object id that the device refers to, for one) */
 } vc_field_t;
 
 typedef struct vc_kind {
