@@ -112,6 +112,22 @@ const char *vc_type_name(vc_type_t t)
     return "?";
 }
 
+const char *vc_type_phrase(vc_type_t t)
+{
+    switch (t) {
+    case VC_T_INT:
+        return "an integer";
+    case VC_T_ENUM:
+        return "an enum value";
+    case VC_T_ID:
+        return "an id";
+    default:
+        break;
+    }
+    static const char *const a[] = {"a string", "", "a boolean", "", "", "a path", "a size"};
+    return a[t];
+}
+
 int vc_dev_new(const vc_kind_t *k, vc_dev_t **out, vc_error_t *err)
 {
     vc_dev_t *d = calloc(1, sizeof *d);
@@ -218,8 +234,8 @@ int vc_dev_set_int(vc_dev_t *d, int f, long long i, vc_error_t *err)
         if (i <= 0) return field_error(d, f, err, VC_ERECIPE, "size %lld is not positive", i);
         break;
     default:
-        return field_error(d, f, err, VC_ERECIPE, "expected a %s, got an integer",
-                           vc_type_name(fd->type));
+        return field_error(d, f, err, VC_ERECIPE, "expected %s, got an integer",
+                           vc_type_phrase(fd->type));
     }
     return store(d, f, i, text) ? vc_error_set(err, -ENOMEM, "out of memory") : 0;
 }
@@ -228,8 +244,8 @@ int vc_dev_set_bool(vc_dev_t *d, int f, int b, vc_error_t *err)
 {
     const vc_field_t *fd = &d->kind->fields[f];
     if (fd->type != VC_T_BOOL)
-        return field_error(d, f, err, VC_ERECIPE, "expected a %s, got a boolean",
-                           vc_type_name(fd->type));
+        return field_error(d, f, err, VC_ERECIPE, "expected %s, got a boolean",
+                           vc_type_phrase(fd->type));
     return store(d, f, !!b, b ? "on" : "off") ? vc_error_set(err, -ENOMEM, "out of memory") : 0;
 }
 

@@ -92,6 +92,8 @@ const char *vc_kind_suggest(const vc_kind_t *k, const char *name);
 /* The nearest kind name, or NULL. */
 const char *vc_kind_suggest_kind(const char *name);
 const char *vc_type_name(vc_type_t t);
+/* The type with its article, for messages: "an integer", "a path". */
+const char *vc_type_phrase(vc_type_t t);
 
 int vc_dev_new(const vc_kind_t *k, vc_dev_t **out, vc_error_t *err);
 void vc_dev_free(vc_dev_t *d);

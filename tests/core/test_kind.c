@@ -122,7 +122,7 @@ static void test_lookup_and_suggest(void)
     vc_dev_t *d;
     ASSERT_INT_EQ(vc_dev_new(k, &d, &err), 0);
     ASSERT_INT_EQ(vc_dev_set_bool(d, 0, 1, &err), VC_ERECIPE);
-    ASSERT_STR_EQ(err.msg, "smp: field 'cpus': expected a integer, got a boolean");
+    ASSERT_STR_EQ(err.msg, "smp: field 'cpus': expected an integer, got a boolean");
     vc_dev_free(d);
 }
 

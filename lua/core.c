@@ -1,0 +1,277 @@
+/* vclaunch.core: the binding of libvclaunch for Lua. Device kinds are
+ * converted through their field tables only: there is no per-field code
+ * here. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argv.h"
+#include "kind.h"
+#include "vc_lua.h"
+
+#define ERROR_MT "vclaunch.Error"
+
+static int error_tostring(lua_State *L)
+{
+    lua_getfield(L, 1, "message");
+    if (!lua_isstring(L, -1)) lua_pushliteral(L, "(error without message)");
+    return 1;
+}
+
+void vc_lua_push_error(lua_State *L, const char *kind, const char *msg)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, kind);
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "message");
+    if (luaL_newmetatable(L, ERROR_MT)) {
+        lua_pushcfunction(L, error_tostring);
+        lua_setfield(L, -2, "__tostring");
+    }
+    lua_setmetatable(L, -2);
+}
+
+int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...)
+{
+    char msg[VC_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    luaL_where(L, level);
+    lua_pushstring(L, msg);
+    lua_concat(L, 2);
+    vc_lua_push_error(L, kind, lua_tostring(L, -1));
+    return lua_error(L);
+}
+
+int vc_lua_raise_core(lua_State *L, int level, const vc_error_t *err)
+{
+    return vc_lua_raise(L, level, vc_error_kind(err->code), "%s", err->msg);
+}
+
+/* Sets one field of d from the Lua value at idx. */
+static int set_field(lua_State *L, vc_dev_t *d, int f, int idx, vc_error_t *err)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+        return vc_dev_set_str(d, f, lua_tostring(L, idx), err);
+    case LUA_TBOOLEAN:
+        return vc_dev_set_bool(d, f, lua_toboolean(L, idx), err);
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) return vc_dev_set_int(d, f, lua_tointeger(L, idx), err);
+        return vc_error_set(err, VC_ERECIPE, "%s: field '%s': expected %s, got %g", d->kind->name,
+                            d->kind->fields[f].name, vc_type_phrase(d->kind->fields[f].type),
+                            lua_tonumber(L, idx));
+    default:
+        return vc_error_set(err, VC_ERECIPE, "%s: field '%s': expected %s, got a %s", d->kind->name,
+                            d->kind->fields[f].name, vc_type_phrase(d->kind->fields[f].type),
+                            luaL_typename(L, idx));
+    }
+}
+
+/* Builds a device of kind name from the table at idx. Returns NULL with err
+ * filled on failure. */
+static vc_dev_t *check_device(lua_State *L, const char *name, int idx, vc_error_t *err)
+{
+    const vc_kind_t *k = vc_kind_find(name);
+    if (!k) {
+        const char *near = vc_kind_suggest_kind(name);
+        vc_error_set(err, VC_ERECIPE, "unknown device kind '%s'%s%s%s", name,
+                     near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+        return NULL;
+    }
+    vc_dev_t *d;
+    if (vc_dev_new(k, &d, err)) return NULL;
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        int rc;
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            rc = vc_error_set(err, VC_ERECIPE, "%s: field names are strings, got a %s", name,
+                              luaL_typename(L, -2));
+        } else {
+            const char *key = lua_tostring(L, -2);
+            int f = vc_kind_field(k, key);
+            if (f < 0) {
+                const char *near = vc_kind_suggest(k, key);
+                rc = vc_error_set(err, VC_ERECIPE, "%s: unknown field '%s'%s%s%s", name, key,
+                                  near ? " (did you mean '" : "", near ? near : "",
+                                  near ? "'?)" : "");
+            } else {
+                rc = set_field(L, d, f, -1, err);
+            }
+        }
+        lua_pop(L, 1);
+        if (rc) {
+            lua_pop(L, 1);
+            vc_dev_free(d);
+            return NULL;
+        }
+    }
+    if (vc_dev_finish(d, err)) {
+        vc_dev_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void push_argv(lua_State *L, const vc_argv_t *a)
+{
+    lua_createtable(L, (int)a->n, 0);
+    for (size_t i = 0; i < a->n; i++) {
+        lua_pushstring(L, a->v[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+/* Reads the array of strings at idx into a (raises usage on bad input). */
+static void check_argv(lua_State *L, int idx, vc_argv_t *a)
+{
+    luaL_checktype(L, idx, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        const char *s = lua_tostring(L, -1);
+        if (!s || vc_argv_push(a, s)) {
+            vc_argv_free(a);
+            vc_lua_raise(L, 2, "usage", "argv[%lld] is not a string", (long long)i);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* core.emit(kind, fields) -> array of QEMU arguments */
+static int vc_lua_core_emit(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    vc_error_t err = {0};
+    vc_dev_t *d = check_device(L, name, 2, &err);
+    if (!d) return vc_lua_raise_core(L, 1, &err);
+    vc_argv_t a = VC_ARGV_INIT;
+    int rc = vc_dev_emit(d, &a, &err);
+    vc_dev_free(d);
+    if (rc) {
+        vc_argv_free(&a);
+        return vc_lua_raise_core(L, 1, &err);
+    }
+    push_argv(L, &a);
+    vc_argv_free(&a);
+    return 1;
+}
+
+/* core.render(argv, "shell"|"json") -> string */
+static int vc_lua_core_render(lua_State *L)
+{
+    static const char *const formats[] = {"shell", "json", NULL};
+    int format = luaL_checkoption(L, 2, "shell", formats);
+    vc_argv_t a = VC_ARGV_INIT;
+    check_argv(L, 1, &a);
+    char *s = format == 0 ? vc_argv_render_shell(&a) : vc_argv_render_json(&a);
+    vc_argv_free(&a);
+    if (!s) return vc_lua_raise(L, 1, "io", "out of memory");
+    lua_pushstring(L, s);
+    free(s);
+    return 1;
+}
+
+/* core.escape(value) -> value with commas doubled; raises on control chars */
+static int vc_lua_core_escape(lua_State *L)
+{
+    const char *v = luaL_checkstring(L, 1);
+    vc_buf_t b = VC_BUF_INIT;
+    vc_error_t err = {0};
+    if (vc_escape_value(&b, v, "value", &err)) {
+        vc_buf_free(&b);
+        return vc_lua_raise(L, 2, "usage", "%s", err.msg);
+    }
+    lua_pushlstring(L, b.data ? b.data : "", b.len);
+    vc_buf_free(&b);
+    return 1;
+}
+
+/* core.check_id(id, what) -> id; raises recipe on an id QEMU would refuse */
+static int vc_lua_core_check_id(lua_State *L)
+{
+    const char *id = luaL_checkstring(L, 1);
+    const char *what = luaL_optstring(L, 2, "id");
+    vc_error_t err = {0};
+    if (vc_id_check(id, what, &err)) return vc_lua_raise(L, 2, "recipe", "%s", err.msg);
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* core.kinds() -> {name = {doc=, fields = {{name=, type=, required=, default=,
+ * values=, min=, max=, doc=}, ...}}} for documentation and suggestions */
+static int vc_lua_core_kinds(lua_State *L)
+{
+    lua_newtable(L);
+    for (const vc_kind_t *const *kp = vc_kinds(); *kp; kp++) {
+        const vc_kind_t *k = *kp;
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, k->doc);
+        lua_setfield(L, -2, "doc");
+        lua_createtable(L, (int)k->nfields, 0);
+        for (size_t i = 0; i < k->nfields; i++) {
+            const vc_field_t *f = &k->fields[i];
+            lua_createtable(L, 0, 8);
+            lua_pushstring(L, f->name);
+            lua_setfield(L, -2, "name");
+            lua_pushstring(L, vc_type_name(f->type));
+            lua_setfield(L, -2, "type");
+            lua_pushboolean(L, f->flags & VC_F_REQUIRED);
+            lua_setfield(L, -2, "required");
+            if (f->def) {
+                lua_pushstring(L, f->def);
+                lua_setfield(L, -2, "default");
+            }
+            if (f->values) {
+                lua_newtable(L);
+                for (int j = 0; f->values[j]; j++) {
+                    lua_pushstring(L, f->values[j]);
+                    lua_rawseti(L, -2, j + 1);
+                }
+                lua_setfield(L, -2, "values");
+            }
+            if (f->min || f->max) {
+                lua_pushinteger(L, f->min);
+                lua_setfield(L, -2, "min");
+                lua_pushinteger(L, f->max);
+                lua_setfield(L, -2, "max");
+            }
+            if (f->doc) {
+                lua_pushstring(L, f->doc);
+                lua_setfield(L, -2, "doc");
+            }
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        lua_setfield(L, -2, "fields");
+        lua_setfield(L, -2, k->name);
+    }
+    return 1;
+}
+
+/* core.error(kind, message) -> error object (for Lua modules to raise) */
+static int vc_lua_core_error(lua_State *L)
+{
+    vc_lua_push_error(L, luaL_checkstring(L, 1), luaL_checkstring(L, 2));
+    return 1;
+}
+
+int luaopen_vclaunch_core(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"emit", vc_lua_core_emit},
+        {"render", vc_lua_core_render},
+        {"escape", vc_lua_core_escape},
+        {"check_id", vc_lua_core_check_id},
+        {"kinds", vc_lua_core_kinds},
+        {"error", vc_lua_core_error},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, fns);
+    return 1;
+}

@@ -1,0 +1,44 @@
+-- A small describe/it harness. Usage: harness.lua spec.lua
+-- Prints one line per case and closes with "N passed, N failed".
+local spec_path = assert(arg[1], "usage: harness.lua spec.lua")
+local passed, failed, names = 0, 0, {}
+
+local function traceback(e)
+  if type(e) == "table" then e = tostring(e.message or e) end
+  return debug.traceback(tostring(e), 2)
+end
+
+function describe(name, fn)
+  names[#names + 1] = name
+  fn()
+  names[#names] = nil
+end
+
+function it(name, fn)
+  local full = table.concat(names, " ") .. " " .. name
+  local ok, err = xpcall(fn, traceback)
+  if ok then
+    passed = passed + 1
+    print("ok   " .. full)
+  else
+    failed = failed + 1
+    print("FAIL " .. full .. "\n" .. err)
+  end
+end
+
+-- Asserts that fn raises; returns the error object for inspection.
+function expect_error(fn, ...)
+  local ok, err = pcall(fn, ...)
+  if ok then error("expected an error, got none", 2) end
+  return err
+end
+
+function eq(got, want, what)
+  if got ~= want then
+    error(string.format("%s: got %q, want %q", what or "value", tostring(got), tostring(want)), 2)
+  end
+end
+
+dofile(spec_path)
+print(string.format("%d passed, %d failed", passed, failed))
+os.exit(failed == 0 and 0 or 1)
