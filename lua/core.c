@@ -273,5 +273,6 @@ int luaopen_vclaunch_core(lua_State *L)
         {NULL, NULL},
     };
     luaL_newlib(L, fns);
+    vc_lua_open_task(L);
     return 1;
 }

@@ -16,6 +16,15 @@ int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...
     __attribute__((format(printf, 4, 5)));
 int vc_lua_raise_core(lua_State *L, int level, const vc_error_t *err);
 
+#include <uv.h>
+
+/* The loop of this Lua state, created on first use; closed at lua_close. */
+uv_loop_t *vc_lua_loop(lua_State *L);
+/* Raises usage unless L runs in a vclaunch task and may yield. */
+void vc_lua_check_task(lua_State *L, const char *what);
+/* Adds spawn, sleep and run to the module table on top of the stack. */
+void vc_lua_open_task(lua_State *L);
+
 int luaopen_vclaunch_core(lua_State *L);
 
 #endif

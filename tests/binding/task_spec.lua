@@ -1,0 +1,78 @@
+-- Tasks: coroutines resumed by the libuv loop.
+local core = require "vclaunch.core"
+
+describe("tasks", function()
+  it("never runs a spawned function inside spawn", function()
+    local ran = false
+    local t = core.spawn(function() ran = true end)
+    eq(ran, false, "ran inside spawn")
+    eq(t:status(), "pending")
+    core.run()
+    eq(ran, true, "ran from the loop")
+    eq(t:status(), "done")
+  end)
+
+  it("interleaves tasks by their waits", function()
+    local order = {}
+    core.spawn(function()
+      core.sleep(0.05); order[#order + 1] = "slow"
+    end)
+    core.spawn(function()
+      core.sleep(0.01); order[#order + 1] = "fast"
+    end)
+    core.run()
+    eq(table.concat(order, ","), "fast,slow")
+  end)
+
+  it("passes arguments and returns results through wait", function()
+    local got
+    core.spawn(function()
+      local child = core.spawn(function(a, b)
+        core.sleep(0)
+        return a + b, "x", nil
+      end, 2, 3)
+      got = table.pack(child:wait())
+    end)
+    core.run()
+    eq(got.n, 3, "result count")
+    eq(got[1], 5)
+    eq(got[2], "x")
+  end)
+
+  it("raises a task's error object in its waiter", function()
+    local caught
+    core.spawn(function()
+      local child = core.spawn(function()
+        core.sleep(0)
+        error(core.error("qmp", "device_add 'disk1': Duplicate ID"))
+      end)
+      local ok, e = pcall(child.wait, child)
+      caught = e
+      return ok
+    end)
+    core.run()
+    eq(type(caught), "table")
+    eq(caught.kind, "qmp")
+    eq(tostring(caught), "device_add 'disk1': Duplicate ID")
+  end)
+
+  it("refuses a waiting call outside a task with usage", function()
+    local e = expect_error(core.sleep, 0)
+    eq(e.kind, "usage")
+    eq(tostring(e):match("sleep waits, so it must run in a vclaunch task") ~= nil, true,
+       "message: " .. tostring(e))
+  end)
+
+  it("refuses waiting inside a plain coroutine of a task", function()
+    local e
+    core.spawn(function()
+      local co = coroutine.wrap(function() core.sleep(0) end)
+      local ok, err = pcall(co)
+      e = err
+      return ok
+    end)
+    core.run()
+    eq(type(e), "table")
+    eq(e.kind, "usage")
+  end)
+end)
