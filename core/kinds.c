@@ -2,6 +2,8 @@
  * and fields here and its name to vc__kinds. */
 #include "kind.h"
 
+#include <limits.h>
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 /* A field in the common case: lands in one option under one key. */
 #define F(name_, type_, flags_, def_, values_, min_, max_, key_, opt_, doc_)                       \
@@ -109,8 +111,282 @@ static const vc_field_t flags_fields[] = {
 };
 KIND("flags", "standalone QEMU flags", flags_opts, flags_fields);
 
+/* ---- devices ---- */
+
+static const char *const transports[] = {"pci", "ccw", "mmio", NULL};
+
+/* The fields every virtio device shares. transport comes before the fields
+ * scoped to one transport: finish checks those against it. */
+#define TRANSPORT                                                                                  \
+    F("transport", VC_T_ENUM, 0, "pci", transports, 0, 0, NULL, 0,                                 \
+      "virtio transport: pci, ccw (s390x) or mmio (microvm)")
+#define BUS(opt_) F("bus", VC_T_ID, VC_F_PCI, NULL, NULL, 0, 0, "bus", opt_, "parent PCI bus")
+#define ADDR(opt_)                                                                                 \
+    F("addr", VC_T_STR, VC_F_PCI, NULL, NULL, 0, 0, "addr", opt_, "slot[.function] on the bus")
+#define DEVNO(opt_)                                                                                \
+    F("devno", VC_T_STR, VC_F_CCW, NULL, NULL, 0, 0, "devno", opt_, "ccw device number (fe.0.0001)")
+#define DISABLE_MODERN(opt_)                                                                       \
+    F("disable_modern", VC_T_BOOL, VC_F_PCI, NULL, NULL, 0, 0, "disable-modern", opt_,             \
+      "legacy virtio only")
+#define ROMFILE(opt_)                                                                              \
+    F("romfile", VC_T_STR, VC_F_PCI, NULL, NULL, 0, 0, "romfile", opt_,                            \
+      "option ROM image; empty for none")
+
+static const vc_opt_t virtio_rng_opts[] = {{"-object", VC_OPT_KV, "rng-random"},
+                                           {"-device", VC_OPT_KV, "virtio-rng-%t"}};
+static const vc_field_t virtio_rng_fields[] = {
+    {.name = "id",
+     .type = VC_T_ID,
+     .flags = VC_F_REQUIRED,
+     .key = "id",
+     .opt = 0,
+     .doc = "id of the rng-random object the device reads",
+     .key2 = "rng",
+     .opt2 = 1},
+    F("filename", VC_T_PATH, 0, NULL, NULL, 0, 0, "filename", 0, "entropy source (/dev/urandom)"),
+    F("max_bytes", VC_T_INT, 0, NULL, NULL, 1, LLONG_MAX, "max-bytes", 1,
+      "bytes the guest may read per period"),
+    F("period", VC_T_INT, 0, NULL, NULL, 1, 4294967295LL, "period", 1, "rate-limit period (ms)"),
+    TRANSPORT,
+    BUS(1),
+    ADDR(1),
+    ROMFILE(1),
+    DEVNO(1),
+};
+KIND("virtio-rng", "virtio-rng: an entropy source for the guest", virtio_rng_opts,
+     virtio_rng_fields);
+
+static const vc_opt_t virtio_balloon_opts[] = {{"-device", VC_OPT_KV, "virtio-balloon-%t"}};
+static const vc_field_t virtio_balloon_fields[] = {
+    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, NULL),
+    F("deflate_on_oom", VC_T_BOOL, 0, NULL, NULL, 0, 0, "deflate-on-oom", 0,
+      "give memory back when the guest runs out"),
+    F("free_page_reporting", VC_T_BOOL, 0, NULL, NULL, 0, 0, "free-page-reporting", 0,
+      "the guest reports free pages"),
+    TRANSPORT,
+    BUS(0),
+    ADDR(0),
+    DEVNO(0),
+    DISABLE_MODERN(0),
+};
+KIND("virtio-balloon", "virtio-balloon: guest memory ballooning", virtio_balloon_opts,
+     virtio_balloon_fields);
+
+static const char *const blk_formats[] = {"raw", "qcow2", NULL};
+static const char *const blk_aios[] = {"threads", "native", "io_uring", NULL};
+static const vc_opt_t virtio_blk_opts[] = {{"-drive", VC_OPT_KV, "if=none"},
+                                           {"-device", VC_OPT_KV, "virtio-blk-%t"}};
+static const vc_field_t virtio_blk_fields[] = {
+    {.name = "id",
+     .type = VC_T_ID,
+     .flags = VC_F_REQUIRED,
+     .key = "id",
+     .opt = 0,
+     .doc = "id of the drive the device uses",
+     .key2 = "drive",
+     .opt2 = 1},
+    F("file", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "file", 0, "disk image"),
+    F("format", VC_T_ENUM, VC_F_REQUIRED, NULL, blk_formats, 0, 0, "format", 0,
+      "image format (never probed)"),
+    F("readonly", VC_T_BOOL, 0, NULL, NULL, 0, 0, "readonly", 0, NULL),
+    F("aio", VC_T_ENUM, 0, NULL, blk_aios, 0, 0, "aio", 0, "I/O backend"),
+    F("discard", VC_T_BOOL, 0, NULL, NULL, 0, 0, "discard", 1, "the guest may discard"),
+    F("serial", VC_T_STR, 0, NULL, NULL, 0, 0, "serial", 1, "serial number seen by the guest"),
+    F("config_wce", VC_T_BOOL, 0, NULL, NULL, 0, 0, "config-wce", 1,
+      "the guest may toggle the write cache"),
+    F("share_rw", VC_T_BOOL, 0, NULL, NULL, 0, 0, "share-rw", 1, "allow shared writers"),
+    TRANSPORT,
+    BUS(1),
+    ADDR(1),
+    DEVNO(1),
+    DISABLE_MODERN(1),
+    ROMFILE(1),
+    F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 1, "id of the device itself"),
+};
+KIND("virtio-blk", "virtio-blk: a disk image as a virtio block device", virtio_blk_opts,
+     virtio_blk_fields);
+
+static const vc_opt_t virtio_serial_opts[] = {{"-device", VC_OPT_KV, "virtio-serial-%t"}};
+static const vc_field_t virtio_serial_fields[] = {
+    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, "ports attach to bus <id>.0"),
+    F("max_ports", VC_T_INT, 0, NULL, NULL, 1, 31, "max_ports", 0, NULL),
+    TRANSPORT,
+    BUS(0),
+    ADDR(0),
+    DEVNO(0),
+    DISABLE_MODERN(0),
+};
+KIND("virtio-serial", "virtio-serial: a controller for virtconsole/virtserialport",
+     virtio_serial_opts, virtio_serial_fields);
+
+static const vc_field_t serial_port_fields[] = {
+    F("chardev", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "chardev", 0, "backend chardev"),
+    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, NULL),
+    F("name", VC_T_STR, 0, NULL, NULL, 0, 0, "name", 0, "port name seen by the guest"),
+    F("bus", VC_T_ID, 0, NULL, NULL, 0, 0, "bus", 0, "virtio-serial bus (serial0.0)"),
+};
+static const vc_opt_t virtconsole_opts[] = {{"-device", VC_OPT_KV, "virtconsole"}};
+static const vc_kind_t kind_virtconsole = {
+    "virtconsole",      "virtconsole: a console port on virtio-serial",
+    virtconsole_opts,   N(virtconsole_opts),
+    serial_port_fields, N(serial_port_fields)};
+static const vc_opt_t virtserialport_opts[] = {{"-device", VC_OPT_KV, "virtserialport"}};
+static const vc_kind_t kind_virtserialport = {
+    "virtserialport",    "virtserialport: a named port on virtio-serial",
+    virtserialport_opts, N(virtserialport_opts),
+    serial_port_fields,  N(serial_port_fields)};
+
+static const vc_opt_t vhost_vsock_opts[] = {{"-device", VC_OPT_KV, "vhost-vsock-%t"}};
+static const vc_field_t vhost_vsock_fields[] = {
+    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, NULL),
+    F("guest_cid", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 3, 4294967295LL, "guest-cid", 0,
+      "the guest's vsock address"),
+    F("vhostfd", VC_T_INT, 0, NULL, NULL, 3, INT_MAX, "vhostfd", 0,
+      "an open /dev/vhost-vsock handed to QEMU"),
+    TRANSPORT,
+    BUS(0),
+    ADDR(0),
+    DEVNO(0),
+    DISABLE_MODERN(0),
+};
+KIND("vhost-vsock", "vhost-vsock: host<->guest sockets", vhost_vsock_opts, vhost_vsock_fields);
+
+static const char *const security_models[] = {"none", "passthrough", "mapped-xattr", "mapped-file",
+                                              NULL};
+static const char *const multidevs_modes[] = {"remap", "forbid", "warn", NULL};
+static const vc_opt_t virtio_9p_opts[] = {{"-fsdev", VC_OPT_KV, "local"},
+                                          {"-device", VC_OPT_KV, "virtio-9p-%t"}};
+static const vc_field_t virtio_9p_fields[] = {
+    {.name = "id",
+     .type = VC_T_ID,
+     .flags = VC_F_REQUIRED,
+     .key = "id",
+     .opt = 0,
+     .doc = "id of the fsdev the device exports",
+     .key2 = "fsdev",
+     .opt2 = 1},
+    F("path", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "path", 0, "host directory"),
+    F("security_model", VC_T_ENUM, 0, "none", security_models, 0, 0, "security_model", 0, NULL),
+    F("multidevs", VC_T_ENUM, 0, NULL, multidevs_modes, 0, 0, "multidevs", 0, NULL),
+    F("readonly", VC_T_BOOL, 0, NULL, NULL, 0, 0, "readonly", 0, NULL),
+    F("mount_tag", VC_T_STR, VC_F_REQUIRED, NULL, NULL, 0, 0, "mount_tag", 1,
+      "tag the guest mounts"),
+    TRANSPORT,
+    BUS(1),
+    ADDR(1),
+    DEVNO(1),
+};
+KIND("virtio-9p", "virtio-9p: a host directory shared over 9p", virtio_9p_opts, virtio_9p_fields);
+
+static const vc_opt_t virtio_scsi_opts[] = {{"-device", VC_OPT_KV, "virtio-scsi-%t"}};
+static const vc_field_t virtio_scsi_fields[] = {
+    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, NULL),
+    F("iothread", VC_T_ID, 0, NULL, NULL, 0, 0, "iothread", 0, "iothread object id"),
+    F("num_queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "num_queues", 0, NULL),
+    TRANSPORT,
+    BUS(0),
+    ADDR(0),
+    DEVNO(0),
+    DISABLE_MODERN(0),
+};
+KIND("virtio-scsi", "virtio-scsi: a SCSI controller", virtio_scsi_opts, virtio_scsi_fields);
+
+static const vc_opt_t iothread_opts[] = {{"-object", VC_OPT_KV, "iothread"}};
+static const vc_field_t iothread_fields[] = {
+    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, NULL),
+};
+KIND("iothread", "-object iothread: an I/O thread for devices", iothread_opts, iothread_fields);
+
+static const vc_opt_t pcie_root_port_opts[] = {{"-device", VC_OPT_KV, "pcie-root-port"}};
+static const vc_field_t pcie_root_port_fields[] = {
+    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, NULL),
+    F("bus", VC_T_ID, 0, "pcie.0", NULL, 0, 0, "bus", 0, NULL),
+    F("chassis", VC_T_INT, 0, NULL, NULL, 0, 255, "chassis", 0, NULL),
+    F("slot", VC_T_INT, 0, NULL, NULL, 0, 65535, "slot", 0, NULL),
+    F("addr", VC_T_STR, 0, NULL, NULL, 0, 0, "addr", 0, NULL),
+    F("multifunction", VC_T_BOOL, 0, NULL, NULL, 0, 0, "multifunction", 0, NULL),
+    F("io_reserve", VC_T_SIZE, 0, NULL, NULL, 0, 0, "io-reserve", 0, NULL),
+    F("mem_reserve", VC_T_SIZE, 0, NULL, NULL, 0, 0, "mem-reserve", 0, NULL),
+    F("pref64_reserve", VC_T_SIZE, 0, NULL, NULL, 0, 0, "pref64-reserve", 0, NULL),
+    F("bus_reserve", VC_T_INT, 0, NULL, NULL, 0, 255, "bus-reserve", 0, NULL),
+};
+KIND("pcie-root-port", "pcie-root-port: a PCIe port for one (hotplugged) device",
+     pcie_root_port_opts, pcie_root_port_fields);
+
+static const vc_opt_t pci_bridge_opts[] = {{"-device", VC_OPT_KV, "pci-bridge"}};
+static const vc_field_t pci_bridge_fields[] = {
+    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, NULL),
+    F("bus", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "bus", 0, NULL),
+    F("chassis_nr", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 1, 255, "chassis_nr", 0, NULL),
+    F("shpc", VC_T_BOOL, 0, NULL, NULL, 0, 0, "shpc", 0, NULL),
+    F("addr", VC_T_STR, 0, NULL, NULL, 0, 0, "addr", 0, NULL),
+};
+KIND("pci-bridge", "pci-bridge: a conventional PCI bridge", pci_bridge_opts, pci_bridge_fields);
+
+static const vc_opt_t pvpanic_opts[] = {{"-device", VC_OPT_KV, "pvpanic"}};
+static const vc_field_t pvpanic_fields[] = {
+    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, NULL),
+};
+KIND("pvpanic", "pvpanic: guest panic notification (ISA)", pvpanic_opts, pvpanic_fields);
+
+static const vc_opt_t global_opts[] = {{"-global", VC_OPT_RAW, NULL}};
+static const vc_field_t global_fields[] = {
+    F("value", VC_T_STR, VC_F_REQUIRED, NULL, NULL, 0, 0, "", 0,
+      "driver.property=value (kvm-pit.lost_tick_policy=discard)"),
+};
+KIND("global", "-global: a default for a device property", global_opts, global_fields);
+
+static const vc_opt_t uuid_opts[] = {{"-uuid", VC_OPT_RAW, NULL}};
+static const vc_field_t uuid_fields[] = {
+    F("uuid", VC_T_STR, VC_F_REQUIRED, NULL, NULL, 0, 0, "", 0, "the machine's UUID"),
+};
+KIND("uuid", "-uuid: the machine's UUID", uuid_opts, uuid_fields);
+
+static const char *const rtc_clocks[] = {"host", "rt", "vm", NULL};
+static const char *const rtc_driftfixes[] = {"none", "slew", NULL};
+static const vc_opt_t rtc_opts[] = {{"-rtc", VC_OPT_KV, NULL}};
+static const vc_field_t rtc_fields[] = {
+    F("base", VC_T_STR, 0, NULL, NULL, 0, 0, "base", 0, "utc, localtime or a date"),
+    F("clock", VC_T_ENUM, 0, NULL, rtc_clocks, 0, 0, "clock", 0, NULL),
+    F("driftfix", VC_T_ENUM, 0, NULL, rtc_driftfixes, 0, 0, "driftfix", 0, NULL),
+};
+KIND("rtc", "-rtc: the real-time clock", rtc_opts, rtc_fields);
+
+static const char *const vga_types[] = {"std", "cirrus", "vmware", "qxl", "virtio", "none", NULL};
+static const vc_opt_t vga_opts[] = {{"-vga", VC_OPT_RAW, NULL}};
+static const vc_field_t vga_fields[] = {
+    F("type", VC_T_ENUM, VC_F_REQUIRED, NULL, vga_types, 0, 0, "", 0, NULL),
+};
+KIND("vga", "-vga: the display adapter", vga_opts, vga_fields);
+
 const vc_kind_t *const vc__kinds[] = {
-    &kind_name_fields,   &kind_machine_fields, &kind_cpu_fields,     &kind_smp_fields,
-    &kind_memory_fields, &kind_kernel_fields,  &kind_chardev_fields, &kind_mon_fields,
-    &kind_serial_fields, &kind_pidfile_fields, &kind_flags_fields,   NULL,
+    &kind_name_fields,
+    &kind_machine_fields,
+    &kind_cpu_fields,
+    &kind_smp_fields,
+    &kind_memory_fields,
+    &kind_kernel_fields,
+    &kind_chardev_fields,
+    &kind_mon_fields,
+    &kind_serial_fields,
+    &kind_pidfile_fields,
+    &kind_flags_fields,
+    &kind_virtio_rng_fields,
+    &kind_virtio_balloon_fields,
+    &kind_virtio_blk_fields,
+    &kind_virtio_serial_fields,
+    &kind_virtconsole,
+    &kind_virtserialport,
+    &kind_vhost_vsock_fields,
+    &kind_virtio_9p_fields,
+    &kind_virtio_scsi_fields,
+    &kind_iothread_fields,
+    &kind_pcie_root_port_fields,
+    &kind_pci_bridge_fields,
+    &kind_pvpanic_fields,
+    &kind_global_fields,
+    &kind_uuid_fields,
+    &kind_rtc_fields,
+    &kind_vga_fields,
+    NULL,
 };
