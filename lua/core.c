@@ -274,5 +274,7 @@ int luaopen_vclaunch_core(lua_State *L)
     };
     luaL_newlib(L, fns);
     vc_lua_open_task(L);
+    vc_lua_open_qmp(L);
+    vc_lua_open_proc(L);
     return 1;
 }

@@ -309,6 +309,21 @@ static int task_gc(lua_State *L)
     return 0;
 }
 
+vc_lua_task_t *vc_lua_current_task(lua_State *L)
+{
+    return task_of(L, L);
+}
+
+lua_State *vc_lua_task_thread(vc_lua_task_t *t)
+{
+    return t->co;
+}
+
+void vc_lua_task_resume(vc_lua_task_t *t, int nargs)
+{
+    resume(t, nargs);
+}
+
 /* core.run(): runs the loop until no task or operation is left. */
 static int vc_lua_core_run(lua_State *L)
 {

@@ -22,6 +22,19 @@ int vc_lua_raise_core(lua_State *L, int level, const vc_error_t *err);
 uv_loop_t *vc_lua_loop(lua_State *L);
 /* Raises usage unless L runs in a vclaunch task and may yield. */
 void vc_lua_check_task(lua_State *L, const char *what);
+/* The pattern of a waiting call: vc_lua_check_task, remember
+ * vc_lua_current_task(L) in the operation, start it, lua_yieldk. The
+ * operation's callback pushes its results onto vc_lua_task_thread(t) and
+ * calls vc_lua_task_resume(t, nresults) exactly once. */
+typedef struct task vc_lua_task_t;
+vc_lua_task_t *vc_lua_current_task(lua_State *L);
+lua_State *vc_lua_task_thread(vc_lua_task_t *t);
+void vc_lua_task_resume(vc_lua_task_t *t, int nargs);
+
+/* Adds process and listen to the module table on top of the stack. */
+void vc_lua_open_proc(lua_State *L);
+/* Adds qmp_connect to the module table on top of the stack. */
+void vc_lua_open_qmp(lua_State *L);
 /* Adds spawn, sleep and run to the module table on top of the stack. */
 void vc_lua_open_task(lua_State *L);
 

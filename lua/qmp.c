@@ -1,0 +1,336 @@
+/* vclaunch.core QMP: the core QMP client seen from Lua. Waiting calls
+ * (connect, execute) yield the running task; the client's callback resumes
+ * it with (true, result) or (false, error object). Events go to one Lua
+ * handler, called protected on the main thread. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qmp.h"
+#include "vc_lua.h"
+
+#define QMP_MT "vclaunch.Qmp"
+
+typedef struct qmp_ud {
+    vc_qmp_t *q; /* NULL once closed */
+    lua_State *main;
+    int handler_ref; /* function(name, data, timestamp) or LUA_NOREF */
+} qmp_ud_t;
+
+typedef struct op {
+    vc_lua_task_t *task;
+    qmp_ud_t *ud;
+} op_t;
+
+/* ---- JSON <-> Lua ---------------------------------------------------- */
+
+static void push_json(lua_State *L, const cJSON *j)
+{
+    luaL_checkstack(L, 4, "JSON too deep");
+    if (cJSON_IsObject(j)) {
+        lua_newtable(L);
+        for (const cJSON *c = j->child; c; c = c->next) {
+            push_json(L, c);
+            lua_setfield(L, -2, c->string);
+        }
+    } else if (cJSON_IsArray(j)) {
+        lua_createtable(L, cJSON_GetArraySize(j), 0);
+        int i = 1;
+        for (const cJSON *c = j->child; c; c = c->next) {
+            push_json(L, c);
+            lua_rawseti(L, -2, i++);
+        }
+    } else if (cJSON_IsString(j)) {
+        lua_pushstring(L, j->valuestring);
+    } else if (cJSON_IsBool(j)) {
+        lua_pushboolean(L, cJSON_IsTrue(j));
+    } else if (cJSON_IsNumber(j)) {
+        double d = j->valuedouble;
+        if (d == (double)(lua_Integer)d && d >= -9007199254740992.0 && d <= 9007199254740992.0)
+            lua_pushinteger(L, (lua_Integer)d);
+        else
+            lua_pushnumber(L, d);
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+/* A Lua value as JSON. Tables with keys 1..n only are arrays; an empty
+ * table is an object. Returns NULL with a message in err. */
+static cJSON *to_json(lua_State *L, int idx, int depth, vc_error_t *err)
+{
+    idx = lua_absindex(L, idx);
+    if (depth > 64) return vc_error_set(err, -EINVAL, "arguments nest too deep"), NULL;
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        return cJSON_CreateBool(lua_toboolean(L, idx));
+    case LUA_TSTRING:
+        return cJSON_CreateString(lua_tostring(L, idx));
+    case LUA_TNUMBER:
+        return cJSON_CreateNumber(lua_tonumber(L, idx));
+    case LUA_TTABLE:
+        break;
+    default:
+        vc_error_set(err, -EINVAL, "a %s cannot be sent as JSON", luaL_typename(L, idx));
+        return NULL;
+    }
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    size_t count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        count++;
+        lua_pop(L, 1);
+    }
+    int array = n > 0 && (size_t)n == count;
+    cJSON *out = array ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (!out) return vc_error_set(err, -ENOMEM, "out of memory"), NULL;
+    if (array) {
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            cJSON *c = to_json(L, -1, depth + 1, err);
+            lua_pop(L, 1);
+            if (!c || !cJSON_AddItemToArray(out, c)) goto fail;
+        }
+        return out;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            vc_error_set(err, -EINVAL, "object keys must be strings");
+            goto fail;
+        }
+        cJSON *c = to_json(L, -1, depth + 1, err);
+        if (!c || !cJSON_AddItemToObject(out, lua_tostring(L, -2), c)) {
+            cJSON_Delete(c);
+            lua_pop(L, 2);
+            goto fail;
+        }
+        lua_pop(L, 1);
+    }
+    return out;
+fail:
+    cJSON_Delete(out);
+    return NULL;
+}
+
+/* ---- the object ------------------------------------------------------ */
+
+static qmp_ud_t *check_open(lua_State *L)
+{
+    qmp_ud_t *u = luaL_checkudata(L, 1, QMP_MT);
+    if (!u->q) vc_lua_raise(L, 2, "usage", "QMP session is closed");
+    return u;
+}
+
+static void on_event(vc_qmp_t *q, const char *name, const cJSON *msg, void *ud)
+{
+    qmp_ud_t *u = ud;
+    (void)q;
+    if (u->handler_ref == LUA_NOREF) return;
+    lua_State *L = u->main;
+    int top = lua_gettop(L);
+    lua_getglobal(L, "debug");
+    lua_getfield(L, -1, "traceback");
+    lua_remove(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, u->handler_ref);
+    lua_pushstring(L, name);
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(msg, "data");
+    if (data)
+        push_json(L, data);
+    else
+        lua_newtable(L);
+    push_json(L, cJSON_GetObjectItemCaseSensitive(msg, "timestamp"));
+    /* A failing handler is reported with its traceback; the loop goes on. */
+    if (lua_pcall(L, 3, 0, top + 1) != LUA_OK)
+        fprintf(stderr, "vclaunch: QMP event handler for %s failed: %s\n", name,
+                luaL_tolstring(L, -1, NULL));
+    lua_settop(L, top);
+}
+
+static int connect_cont(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status, (void)ctx;
+    if (!lua_toboolean(L, -2)) return lua_error(L); /* the error object */
+    lua_pushvalue(L, 3);                            /* the Qmp */
+    return 1;
+}
+
+static void on_ready(vc_qmp_t *q, int status, const vc_error_t *err, void *ud)
+{
+    op_t *op = ud;
+    (void)q;
+    lua_State *co = vc_lua_task_thread(op->task);
+    lua_pushboolean(co, status == 0);
+    if (status == 0)
+        lua_pushboolean(co, 1);
+    else
+        vc_lua_push_error(co, vc_error_kind(status), err->msg);
+    vc_lua_task_t *t = op->task;
+    free(op);
+    vc_lua_task_resume(t, 2);
+}
+
+/* core.qmp_connect(path, timeout) -> Qmp, once negotiated */
+static int vc_lua_core_qmp_connect(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    double timeout = luaL_optnumber(L, 2, 10);
+    luaL_argcheck(L, timeout > 0, 2, "timeout must be positive");
+    vc_lua_check_task(L, "qmp_connect");
+    lua_settop(L, 2);
+    qmp_ud_t *u = lua_newuserdatauv(L, sizeof *u, 0);
+    *u = (qmp_ud_t){.handler_ref = LUA_NOREF};
+    luaL_setmetatable(L, QMP_MT);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    u->main = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    if (vc_qmp_new(vc_lua_loop(L), &u->q)) return vc_lua_raise(L, 1, "io", "out of memory");
+    vc_qmp_set_event_cb(u->q, on_event, u);
+    op_t *op = malloc(sizeof *op);
+    if (!op) return vc_lua_raise(L, 1, "io", "out of memory");
+    *op = (op_t){.task = vc_lua_current_task(L), .ud = u};
+    vc_error_t err = {0};
+    if (vc_qmp_connect(u->q, path, timeout, on_ready, op, &err)) {
+        free(op);
+        return vc_lua_raise_core(L, 1, &err);
+    }
+    /* The Qmp userdata stays on this task's stack below the yield, so it
+     * lives until the continuation returns it. */
+    return lua_yieldk(L, 0, 0, connect_cont);
+}
+
+static void on_reply(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
+{
+    op_t *op = ud;
+    (void)q;
+    lua_State *co = vc_lua_task_thread(op->task);
+    lua_pushboolean(co, r->status == 0);
+    if (r->status == 0) {
+        push_json(co, r->ret);
+    } else {
+        char msg[VC_ERRMSG_MAX];
+        snprintf(msg, sizeof msg, "%s: %s%s%s%s", r->command, r->message, r->err_class ? " (" : "",
+                 r->err_class ? r->err_class : "", r->err_class ? ")" : "");
+        vc_lua_push_error(co, vc_error_kind(r->status), msg);
+        lua_pushstring(co, r->command);
+        lua_setfield(co, -2, "command");
+        if (r->err_class) {
+            lua_pushstring(co, r->err_class);
+            lua_setfield(co, -2, "class");
+        }
+    }
+    vc_lua_task_t *t = op->task;
+    free(op);
+    vc_lua_task_resume(t, 2);
+}
+
+static int execute_cont(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status, (void)ctx;
+    if (!lua_toboolean(L, -2)) {
+        /* point the error at the recipe line that called execute */
+        lua_Debug ar;
+        if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+            lua_getfield(L, -1, "message");
+            lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, lua_tostring(L, -1));
+            lua_setfield(L, -3, "message");
+            lua_pop(L, 1);
+        }
+        return lua_error(L);
+    }
+    return 1;
+}
+
+/* qmp:execute(command, args, timeout) -> the "return" value */
+static int vc_lua_qmp_execute(lua_State *L)
+{
+    qmp_ud_t *u = check_open(L);
+    const char *cmd = luaL_checkstring(L, 2);
+    double timeout = luaL_optnumber(L, 4, 30);
+    luaL_argcheck(L, timeout > 0, 4, "timeout must be positive");
+    vc_lua_check_task(L, "qmp:execute");
+    vc_error_t err = {0};
+    cJSON *args = NULL;
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        args = to_json(L, 3, 0, &err);
+        if (!args) return vc_lua_raise(L, 2, "usage", "%s: %s", cmd, err.msg);
+    }
+    op_t *op = malloc(sizeof *op);
+    if (!op) {
+        cJSON_Delete(args);
+        return vc_lua_raise(L, 1, "io", "out of memory");
+    }
+    *op = (op_t){.task = vc_lua_current_task(L), .ud = u};
+    if (vc_qmp_execute(u->q, cmd, args, -1, timeout, on_reply, op, &err)) {
+        free(op);
+        return vc_lua_raise(L, 2, vc_error_kind(err.code), "%s", err.msg);
+    }
+    return lua_yieldk(L, 0, 0, execute_cont);
+}
+
+/* qmp:on_event(fn): fn(name, data, timestamp) for every event */
+static int vc_lua_qmp_on_event(lua_State *L)
+{
+    qmp_ud_t *u = check_open(L);
+    if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+    luaL_unref(L, LUA_REGISTRYINDEX, u->handler_ref);
+    lua_settop(L, 2);
+    u->handler_ref = lua_isnil(L, 2) ? LUA_NOREF : luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* qmp:version() -> {major=, minor=, micro=, package=} */
+static int vc_lua_qmp_version(lua_State *L)
+{
+    qmp_ud_t *u = check_open(L);
+    const vc_qmp_version_t *v = vc_qmp_version(u->q);
+    lua_createtable(L, 0, 4);
+    lua_pushinteger(L, v->major);
+    lua_setfield(L, -2, "major");
+    lua_pushinteger(L, v->minor);
+    lua_setfield(L, -2, "minor");
+    lua_pushinteger(L, v->micro);
+    lua_setfield(L, -2, "micro");
+    lua_pushstring(L, v->package);
+    lua_setfield(L, -2, "package");
+    return 1;
+}
+
+/* qmp:close(): pending commands fail with a usage-kind "closed" error.
+ * Shared by __gc and __close; idempotent. */
+static int vc_lua_qmp_close(lua_State *L)
+{
+    qmp_ud_t *u = luaL_checkudata(L, 1, QMP_MT);
+    if (u->q) {
+        vc_qmp_close(u->q);
+        u->q = NULL;
+    }
+    luaL_unref(L, LUA_REGISTRYINDEX, u->handler_ref);
+    u->handler_ref = LUA_NOREF;
+    return 0;
+}
+
+void vc_lua_open_qmp(lua_State *L)
+{
+    static const luaL_Reg methods[] = {
+        {"execute", vc_lua_qmp_execute},
+        {"on_event", vc_lua_qmp_on_event},
+        {"version", vc_lua_qmp_version},
+        {"close", vc_lua_qmp_close},
+        {NULL, NULL},
+    };
+    if (luaL_newmetatable(L, QMP_MT)) {
+        luaL_newlib(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, vc_lua_qmp_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, vc_lua_qmp_close);
+        lua_setfield(L, -2, "__close");
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, vc_lua_core_qmp_connect);
+    lua_setfield(L, -2, "qmp_connect");
+}
