@@ -225,6 +225,40 @@ static int vc_lua_socket_close(lua_State *L)
     return 0;
 }
 
+/* core.rundir(name, base_override) -> path of a new private directory */
+static int vc_lua_core_rundir(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *override = luaL_optstring(L, 2, NULL);
+    char base[4096], dir[4096];
+    vc_error_t err = {0};
+    if (vc_rundir_base(override, base, sizeof base, &err) ||
+        vc_rundir_create(base, name, dir, sizeof dir, &err))
+        return vc_lua_raise_core(L, 1, &err);
+    lua_pushstring(L, dir);
+    return 1;
+}
+
+/* core.rundir_remove(path) */
+static int vc_lua_core_rundir_remove(lua_State *L)
+{
+    vc_error_t err = {0};
+    if (vc_rundir_remove(luaL_checkstring(L, 1), &err)) return vc_lua_raise_core(L, 1, &err);
+    return 0;
+}
+
+/* core.socket_path(dir, file) -> path; raises when over the 108-byte limit */
+static int vc_lua_core_socket_path(lua_State *L)
+{
+    char out[4096];
+    vc_error_t err = {0};
+    if (vc_rundir_socket_path(luaL_checkstring(L, 1), luaL_checkstring(L, 2), out, sizeof out,
+                              &err))
+        return vc_lua_raise(L, 2, "usage", "%s", err.msg);
+    lua_pushstring(L, out);
+    return 1;
+}
+
 static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close)
 {
     if (luaL_newmetatable(L, name)) {
@@ -261,4 +295,10 @@ void vc_lua_open_proc(lua_State *L)
     lua_setfield(L, -2, "process");
     lua_pushcfunction(L, vc_lua_core_listen);
     lua_setfield(L, -2, "listen");
+    lua_pushcfunction(L, vc_lua_core_rundir);
+    lua_setfield(L, -2, "rundir");
+    lua_pushcfunction(L, vc_lua_core_rundir_remove);
+    lua_setfield(L, -2, "rundir_remove");
+    lua_pushcfunction(L, vc_lua_core_socket_path);
+    lua_setfield(L, -2, "socket_path");
 }

@@ -324,6 +324,94 @@ void vc_lua_task_resume(vc_lua_task_t *t, int nargs)
     resume(t, nargs);
 }
 
+/* ---- conditions: cond:wait(timeout) -> true when signalled, false on
+ * timeout; cond:signal() wakes every waiter from the loop. */
+
+#define COND_MT "vclaunch.Cond"
+
+typedef struct cond_wait {
+    uv_timer_t timer;
+    task_t *task;
+    struct cond_wait *next;
+    int signalled;
+    struct cond *cond; /* NULL once unlinked */
+} cond_wait_t;
+
+typedef struct cond {
+    cond_wait_t *head;
+} cond_t;
+
+static void unlink_wait(cond_wait_t *w)
+{
+    if (!w->cond) return;
+    for (cond_wait_t **p = &w->cond->head; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    w->cond = NULL;
+}
+
+static void on_cond_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void on_cond_timer(uv_timer_t *timer)
+{
+    cond_wait_t *w = timer->data;
+    unlink_wait(w);
+    uv_close((uv_handle_t *)timer, on_cond_closed);
+    lua_pushboolean(w->task->co, w->signalled);
+    resume(w->task, 1);
+}
+
+static int cond_wait_done(lua_State *L, int status, lua_KContext ctx)
+{
+    (void)status, (void)ctx;
+    (void)L;
+    return 1;
+}
+
+static int vc_lua_cond_wait(lua_State *L)
+{
+    cond_t *c = luaL_checkudata(L, 1, COND_MT);
+    double timeout = luaL_checknumber(L, 2);
+    luaL_argcheck(L, timeout >= 0, 2, "negative timeout");
+    vc_lua_check_task(L, "cond:wait");
+    cond_wait_t *w = calloc(1, sizeof *w);
+    if (!w) return vc_lua_raise(L, 1, "io", "out of memory");
+    w->task = task_of(L, L);
+    w->cond = c;
+    w->next = c->head;
+    c->head = w;
+    uv_timer_init(vc_lua_loop(L), &w->timer);
+    w->timer.data = w;
+    uv_timer_start(&w->timer, on_cond_timer, (uint64_t)(timeout * 1000 + 0.5), 0);
+    return lua_yieldk(L, 0, 0, cond_wait_done);
+}
+
+static int vc_lua_cond_signal(lua_State *L)
+{
+    cond_t *c = luaL_checkudata(L, 1, COND_MT);
+    while (c->head) {
+        cond_wait_t *w = c->head;
+        unlink_wait(w);
+        w->signalled = 1;
+        uv_timer_start(&w->timer, on_cond_timer, 0, 0); /* wake from the loop */
+    }
+    return 0;
+}
+
+static int vc_lua_core_cond(lua_State *L)
+{
+    cond_t *c = lua_newuserdatauv(L, sizeof *c, 0);
+    c->head = NULL;
+    luaL_setmetatable(L, COND_MT);
+    return 1;
+}
+
 /* core.run(): runs the loop until no task or operation is left. */
 static int vc_lua_core_run(lua_State *L)
 {
@@ -346,7 +434,19 @@ void vc_lua_open_task(lua_State *L)
         lua_setfield(L, -2, "__gc");
     }
     lua_pop(L, 1);
+    static const luaL_Reg cond_methods[] = {
+        {"wait", vc_lua_cond_wait},
+        {"signal", vc_lua_cond_signal},
+        {NULL, NULL},
+    };
+    if (luaL_newmetatable(L, COND_MT)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, cond_methods, 0);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
     static const luaL_Reg fns[] = {
+        {"cond", vc_lua_core_cond},
         {"spawn", vc_lua_core_spawn},
         {"sleep", vc_lua_core_sleep},
         {"run", vc_lua_core_run},

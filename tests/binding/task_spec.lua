@@ -76,3 +76,27 @@ describe("tasks", function()
     eq(e.kind, "usage")
   end)
 end)
+
+describe("conditions", function()
+  it("wakes waiters on signal, from the loop", function()
+    local c = core.cond()
+    local log = {}
+    core.spawn(function()
+      log[#log + 1] = "wait"
+      local woken = c:wait(10)
+      log[#log + 1] = tostring(woken)
+    end)
+    core.spawn(function()
+      c:signal()
+      log[#log + 1] = "signalled"
+    end)
+    core.run()
+    eq(table.concat(log, ","), "wait,signalled,true")
+  end)
+  it("returns false on timeout", function()
+    local got
+    core.spawn(function() got = core.cond():wait(0.01) end)
+    core.run()
+    eq(got, false)
+  end)
+end)
