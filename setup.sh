@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
 done
 
 packages="build-essential cmake pkg-config liblua5.4-dev lua5.4 libuv1-dev libcjson-dev
-qemu-system-x86 qemu-utils busybox-static cpio"
+qemu-system-x86 qemu-utils busybox-static cpio kmod"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -38,3 +38,5 @@ fi
 
 cmake -S . -B "$build_dir" -DVC_SANITIZE="$sanitize" >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"
+# The guest the example boots: a Debian kernel and a busybox initramfs.
+tests/guest/build.sh "$build_dir/guest"

@@ -404,6 +404,13 @@ static int vc_lua_cond_signal(lua_State *L)
     return 0;
 }
 
+/* core.now() -> seconds on the loop's monotonic clock */
+static int vc_lua_core_now(lua_State *L)
+{
+    lua_pushnumber(L, (double)uv_hrtime() / 1e9);
+    return 1;
+}
+
 static int vc_lua_core_cond(lua_State *L)
 {
     cond_t *c = lua_newuserdatauv(L, sizeof *c, 0);
@@ -447,6 +454,7 @@ void vc_lua_open_task(lua_State *L)
     lua_pop(L, 1);
     static const luaL_Reg fns[] = {
         {"cond", vc_lua_core_cond},
+        {"now", vc_lua_core_now},
         {"spawn", vc_lua_core_spawn},
         {"sleep", vc_lua_core_sleep},
         {"run", vc_lua_core_run},

@@ -40,4 +40,12 @@ void vc_lua_open_task(lua_State *L);
 
 int luaopen_vclaunch_core(lua_State *L);
 
+/* Lua modules embedded at build time by lua/embed.cmake (the CLI only). */
+typedef struct vc_lua_embedded {
+    const char *name;  /* module name for require */
+    const char *chunk; /* chunk name for messages: "@lua/vclaunch/init.lua" */
+    const char *data;
+    size_t size;
+} vc_lua_embedded_t;
+
 #endif

@@ -1,0 +1,137 @@
+-- The vclaunch command line: vclaunch [options] recipe.lua [args...]
+local core = require "vclaunch.core"
+local vc = require "vclaunch"
+
+local M = {}
+
+local HELP = [[
+usage: vclaunch [options] recipe.lua [args...]
+
+Runs recipe.lua in a vclaunch task, with its arguments in `arg` and `...`.
+If the recipe returns a pod (vclaunch.pod{...}), vclaunch starts it in the
+foreground: the guest console goes to stdout, and vclaunch exits when the
+VM does, with QEMU's exit status (128 + signal when QEMU was killed).
+
+options:
+  --dry-run          print the QEMU command of the returned pod, shell-quoted,
+                     and exit without starting it
+  --dry-run=json     the same, as a JSON array
+  --accel ACCEL      kvm or tcg (default: kvm when /dev/kvm can be opened,
+                     else tcg); a pod's own accel field wins
+  --runtime-dir DIR  where VM runtime directories go (default:
+                     $XDG_RUNTIME_DIR/vclaunch, /run/vclaunch as root,
+                     else /tmp/vclaunch-UID)
+  --log-level LEVEL  error, info or debug; debug adds Lua tracebacks
+  --help             this text
+  --version          the version
+
+Not yet handled: SIGINT/SIGTERM do not run the shutdown ladder; QEMU still
+dies with vclaunch (parent-death signal), but its runtime directory stays.
+]]
+
+local function usage_error(msg)
+  io.stderr:write("vclaunch: ", msg, "\n(see vclaunch --help)\n")
+  return 2
+end
+
+function M.main(argv, version)
+  local opts, i = {}, 1
+  while i <= #argv do
+    local a = argv[i]
+    local name, value = a:match("^(%-%-[%w-]+)=(.*)$")
+    name = name or a
+    local function take()
+      if value then return value end
+      i = i + 1
+      return argv[i]
+    end
+    if name == "--help" or name == "-h" then
+      io.stdout:write(HELP)
+      return 0
+    elseif name == "--version" then
+      io.stdout:write("vclaunch ", version, "\n")
+      return 0
+    elseif name == "--dry-run" then
+      opts.dry_run = value or "shell"
+      if opts.dry_run ~= "shell" and opts.dry_run ~= "json" then
+        return usage_error("--dry-run takes shell or json, not '" .. opts.dry_run .. "'")
+      end
+    elseif name == "--accel" then
+      opts.accel = take()
+      if opts.accel ~= "kvm" and opts.accel ~= "tcg" then
+        return usage_error("--accel takes kvm or tcg, not '" .. tostring(opts.accel) .. "'")
+      end
+    elseif name == "--runtime-dir" then
+      opts.runtime_dir = take()
+      if not opts.runtime_dir then return usage_error("--runtime-dir needs a directory") end
+    elseif name == "--log-level" then
+      opts.log_level = take()
+      if opts.log_level ~= "error" and opts.log_level ~= "info" and opts.log_level ~= "debug" then
+        return usage_error("--log-level takes error, info or debug")
+      end
+    elseif a:sub(1, 1) == "-" and a ~= "-" then
+      return usage_error("unknown option '" .. a .. "'")
+    else
+      break
+    end
+    i = i + 1
+  end
+  local recipe = argv[i]
+  if not recipe then return usage_error("no recipe given") end
+  local rargs = {[0] = recipe}
+  for j = i + 1, #argv do rargs[#rargs + 1] = argv[j] end
+
+  vc.options.accel = opts.accel
+  vc.options.runtime_dir = opts.runtime_dir
+  vc.options.log_level = opts.log_level or "error"
+
+  local chunk, err = loadfile(recipe)
+  if not chunk then
+    io.stderr:write("vclaunch: ", err, "\n")
+    return 1
+  end
+  arg = rargs
+
+  local code = 0
+  local function report(e)
+    io.stderr:write("vclaunch: ", tostring(e), "\n")
+    if opts.log_level == "debug" and type(e) == "table" and e.traceback then
+      io.stderr:write(e.traceback, "\n")
+    end
+  end
+  core.spawn(function()
+    local ok, pod = xpcall(chunk, function(e)
+      if opts.log_level == "debug" then
+        return {tostring = tostring(e), traceback = debug.traceback(tostring(e), 2), err = e}
+      end
+      return e
+    end, table.unpack(rargs, 1, #rargs))
+    if not ok then
+      report(type(pod) == "table" and pod.err or pod)
+      code = 1
+      return
+    end
+    if type(pod) == "table" and pod.argv and pod.start then
+      if opts.dry_run then
+        io.stdout:write(core.render(pod:argv(), opts.dry_run), "\n")
+        return
+      end
+      vc.options.echo_console = true
+      local okvm, vm = pcall(pod.start, pod)
+      if not okvm then
+        report(vm)
+        code = 1
+        return
+      end
+      local status = vm:wait()
+      code = status.code or (128 + status.signal)
+    elseif opts.dry_run then
+      report("--dry-run: the recipe did not return a pod")
+      code = 1
+    end
+  end)
+  core.run()
+  return code
+end
+
+return M
