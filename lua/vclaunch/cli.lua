@@ -94,7 +94,13 @@ function M.main(argv, version)
 
   local code = 0
   local function report(e)
-    io.stderr:write("vclaunch: ", tostring(e), "\n")
+    -- `return vc.pod{...}` is a tail call: the recipe line is lost, so name
+    -- at least the recipe.
+    local text = tostring(e)
+    if type(e) == "table" and e.kind == "recipe" and not text:match("^[^:]+:%d+: ") then
+      text = recipe .. ": " .. text
+    end
+    io.stderr:write("vclaunch: ", text, "\n")
     if opts.log_level == "debug" and type(e) == "table" and e.traceback then
       io.stderr:write(e.traceback, "\n")
     end
@@ -109,8 +115,10 @@ function M.main(argv, version)
     if not ok then
       report(type(pod) == "table" and pod.err or pod)
       code = 1
-      return
     end
+    -- A QEMU never outlives its recipe unless it was returned to run.
+    for vm in pairs(vc._live) do vm:kill() end
+    if not ok then return end
     if type(pod) == "table" and pod.argv and pod.start then
       if opts.dry_run then
         io.stdout:write(core.render(pod:argv(), opts.dry_run), "\n")

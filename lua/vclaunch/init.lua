@@ -21,14 +21,25 @@ M.error = core.error
 -- log_level, echo_console.
 M.options = {}
 
-local function fail(kind, msg, level)
+-- Raises an error object pointing at the recipe: the first Lua frame that
+-- is not vclaunch's own code.
+local function fail(kind, msg)
   local where = ""
-  local info = debug.getinfo((level or 1) + 2, "Sl")
-  if info and info.currentline and info.currentline > 0 then
-    where = info.short_src .. ":" .. info.currentline .. ": "
+  for level = 3, 50 do
+    local info = debug.getinfo(level, "Sl")
+    if not info then break end
+    local own = info.source:match("^@lua/vclaunch/") or info.source:match("^@arch/")
+                or info.source:match("/lua/vclaunch/") or info.source:match("/arch/%w+%.lua$")
+    if info.what ~= "C" and not own and info.currentline > 0 then
+      where = info.short_src .. ":" .. info.currentline .. ": "
+      break
+    end
   end
   error(core.error(kind, where .. msg), 0)
 end
+
+-- VMs still running; the CLI kills what a finished recipe left behind.
+M._live = {}
 
 local function distance(a, b)
   local prev = {}
@@ -99,7 +110,7 @@ function M.pod(t)
   if not ok then fail("recipe", "pod: unknown arch '" .. tostring(t.arch) .. "'", 1) end
   local name = t.name or "vm"
   local okid, err = pcall(core.check_id, name, "pod name")
-  if not okid then fail("recipe", tostring(err), 1) end
+  if not okid then fail("recipe", (tostring(err):gsub("^[^:]+:%d+: ", ""))) end
   local machine = t.machine or arch.default_machine
   if not arch.machines[machine] then
     local names = {}
@@ -122,7 +133,9 @@ function M.pod(t)
   local pod = setmetatable({spec = t, arch = arch, name = name, machine = machine}, Pod)
   -- Build once now so that every device error points at the pod() call.
   local okargv, e = pcall(pod.argv, pod)
-  if not okargv then fail(type(e) == "table" and e.kind or "recipe", tostring(e), 1) end
+  if not okargv then
+    fail(type(e) == "table" and e.kind or "recipe", (tostring(e):gsub("^[^:]+:%d+: ", "")))
+  end
   return pod
 end
 
@@ -258,8 +271,10 @@ function M.start(pod, opts)
       end}
     listener:close()
     -- The watcher: reaps QEMU, then releases everything the VM holds.
+    M._live[vm] = true
     core.spawn(function()
       vm.exit = vm.proc:wait()
+      M._live[vm] = nil
       vm.exit_cond:signal()
       cleanup(vm)
     end)

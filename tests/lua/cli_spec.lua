@@ -1,0 +1,101 @@
+-- The vclaunch binary seen from outside: options, dry runs, recipe errors.
+local core = require "vclaunch.core"
+local bin = assert(os.getenv("VC_BIN"), "VC_BIN is not set")
+
+local function run(args, recipe)
+  local path
+  if recipe then
+    path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write(recipe)
+    f:close()
+  end
+  local argv = {bin}
+  for _, a in ipairs(args) do argv[#argv + 1] = a == "RECIPE" and path or a end
+  local out, err = {}, {}
+  local p = core.process{argv = argv, on_line = function(stream, line)
+    local t = stream == "stdout" and out or err
+    t[#t + 1] = line
+  end}
+  local status = p:wait()
+  p:close()
+  if path then os.remove(path) end
+  return status.code, table.concat(out, "\n"), table.concat(err, "\n"), path
+end
+
+local POD = [[
+local vc = require "vclaunch"
+return vc.pod{name = "dry", vcpus = 2, max_vcpus = 4, memory = 128,
+              kernel = {path = "/k,1", params = "a=b c"}}
+]]
+
+describe("vclaunch", function()
+  it("prints --version and --help", function()
+    local code, out = run{"--version"}
+    eq(code, 0)
+    eq(out, "vclaunch 0.1.0")
+    code, out = run{"--help"}
+    eq(code, 0)
+    eq(out:match("^usage: vclaunch %[options%] recipe.lua") ~= nil, true, out)
+  end)
+
+  it("refuses an unknown option and a missing recipe with status 2", function()
+    local code, _, err = run{"--bogus"}
+    eq(code, 2)
+    eq(err:match("unknown option '%-%-bogus'") ~= nil, true, err)
+    code, _, err = run{}
+    eq(code, 2)
+    eq(err:match("no recipe given") ~= nil, true, err)
+  end)
+
+  it("prints the QEMU command with --dry-run, shell-quoted and as JSON", function()
+    local code, out = run({"--dry-run", "--accel", "tcg", "RECIPE"}, POD)
+    eq(code, 0)
+    eq(out, "qemu-system-x86_64 -name dry -machine q35,accel=tcg -cpu max " ..
+            "-smp 2,sockets=4,cores=1,threads=1,maxcpus=4 -m 128M -nodefaults " ..
+            "-no-user-config -nographic -chardev stdio,id=console -serial chardev:console " ..
+            "-kernel /k,1 -append 'console=ttyS0 quiet panic=1 a=b c'")
+    code, out = run({"--dry-run=json", "--accel=tcg", "RECIPE"}, POD)
+    eq(code, 0)
+    eq(out:find('["qemu-system-x86_64","-name","dry","-machine"', 1, true), 1, out)
+  end)
+
+  it("reports a recipe error on one line with file:line", function()
+    local code, out, err, path = run({"RECIPE"}, [[
+local vc = require "vclaunch"
+local pod = vc.pod{name = "x", vcpuz = 2}
+return pod
+]])
+    eq(code, 1)
+    eq(err, "vclaunch: " .. path .. ":2: pod: unknown field 'vcpuz' (did you mean 'vcpus'?)")
+  end)
+
+  it("reports invalid pods with their messages", function()
+    local cases = {
+      {"vcpus = 4, max_vcpus = 2", "pod: vcpus (4) is above max_vcpus (2)"},
+      {"max_vcpus = 999", "pod: max_vcpus (999) is above amd64's limit (240)"},
+      {"memory = 512, max_memory = 256", "pod: max_memory is below memory"},
+      {"machine = 'pc99'", "pod: machine 'pc99' is not one of amd64's: microvm, q35"},
+      {"name = '1vm'", "pod name '1vm' must start with a letter"},
+      {"vcpus = '2'", "pod: field 'vcpus' must be a number, got a string"},
+      {"kernel = {path = '/k', parms = 'x'}", "pod.kernel: unknown field 'parms' (did you mean 'params'?)"},
+      {"kernel = {path = '/k\\n'}", "kernel: field 'path': holds a control character (0x0a)"},
+      {"devices = {{'chardev', {id = 'c0', backend = 'tcp'}}}",
+       "chardev 'c0': field 'backend': \"tcp\" is not one of: socket, pipe, file, pty, null, stdio"},
+      {"devices = {{'vhost-vsock', {id = 'v0', guest_cid = 2}}}",
+       "vhost-vsock 'v0': field 'guest_cid': 2 is out of range (3 to 4294967295)"},
+    }
+    for _, c in ipairs(cases) do
+      local code, _, err, path = run({"--dry-run", "RECIPE"},
+        "local pod = require('vclaunch').pod{" .. c[1] .. "}\nreturn pod\n")
+      eq(code, 1, c[1])
+      eq(err, "vclaunch: " .. path .. ":1: " .. c[2], c[1])
+    end
+  end)
+
+  it("passes recipe arguments in arg and ...", function()
+    local code, out = run({"RECIPE", "a", "b c"}, "print(arg[1], arg[2], select('#', ...))\n")
+    eq(code, 0)
+    eq(out, "a\tb c\t2")
+  end)
+end)
