@@ -80,10 +80,10 @@ return pod
       {"vcpus = '2'", "pod: field 'vcpus' must be a number, got a string"},
       {"kernel = {path = '/k', parms = 'x'}", "pod.kernel: unknown field 'parms' (did you mean 'params'?)"},
       {"kernel = {path = '/k\\n'}", "kernel: field 'path': holds a control character (0x0a)"},
-      {"devices = {{'chardev', {id = 'c0', backend = 'tcp'}}}",
-       "chardev 'c0': field 'backend': \"tcp\" is not one of: socket, pipe, file, pty, null, stdio"},
-      {"devices = {{'vhost-vsock', {id = 'v0', guest_cid = 2}}}",
-       "vhost-vsock 'v0': field 'guest_cid': 2 is out of range (3 to 4294967295)"},
+      {"devices = {{'chardev', {backend = 'tcp'}}}",
+       "chardev: field 'backend': \"tcp\" is not one of: socket, pipe, file, pty, null, stdio"},
+      {"devices = {{'vhost-vsock', {guest_cid = 2}}}",
+       "vhost-vsock: field 'guest_cid': 2 is out of range (3 to 4294967295)"},
     }
     for _, c in ipairs(cases) do
       local code, _, err, path = run({"--dry-run", "RECIPE"},
