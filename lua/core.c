@@ -52,6 +52,19 @@ int vc_lua_raise_core(lua_State *L, int level, const vc_error_t *err)
     return vc_lua_raise(L, level, vc_error_kind(err->code), "%s", err->msg);
 }
 
+void vc_lua_call_handler(lua_State *L, int nargs, const char *what)
+{
+    int base = lua_gettop(L) - nargs; /* the function's slot */
+    lua_getglobal(L, "debug");
+    lua_getfield(L, -1, "traceback");
+    lua_remove(L, -2);
+    lua_insert(L, base);
+    /* A failing handler is reported with its traceback; the loop goes on. */
+    if (lua_pcall(L, nargs, 0, base) != LUA_OK)
+        fprintf(stderr, "vclaunch: %s failed: %s\n", what, luaL_tolstring(L, -1, NULL));
+    lua_settop(L, base - 1);
+}
+
 /* Sets one field of d from the Lua value at idx. */
 static int set_field(lua_State *L, vc_dev_t *d, int f, int idx, vc_error_t *err)
 {

@@ -27,16 +27,10 @@ static void on_line(vc_proc_t *p, int stream, const char *line, size_t len, void
     (void)p;
     if (u->line_ref == LUA_NOREF) return;
     lua_State *L = u->main;
-    int top = lua_gettop(L);
-    lua_getglobal(L, "debug");
-    lua_getfield(L, -1, "traceback");
-    lua_remove(L, -2);
     lua_rawgeti(L, LUA_REGISTRYINDEX, u->line_ref);
     lua_pushstring(L, stream == VC_PROC_STDOUT ? "stdout" : "stderr");
     lua_pushlstring(L, line, len);
-    if (lua_pcall(L, 2, 0, top + 1) != LUA_OK)
-        fprintf(stderr, "vclaunch: output handler failed: %s\n", luaL_tolstring(L, -1, NULL));
-    lua_settop(L, top);
+    vc_lua_call_handler(L, 2, "output handler");
 }
 
 static void push_status(lua_State *L, const proc_ud_t *u)

@@ -20,7 +20,6 @@ typedef struct qmp_ud {
 
 typedef struct op {
     vc_lua_task_t *task;
-    qmp_ud_t *ud;
 } op_t;
 
 /* ---- JSON <-> Lua ---------------------------------------------------- */
@@ -130,10 +129,6 @@ static void on_event(vc_qmp_t *q, const char *name, const cJSON *msg, void *ud)
     (void)q;
     if (u->handler_ref == LUA_NOREF) return;
     lua_State *L = u->main;
-    int top = lua_gettop(L);
-    lua_getglobal(L, "debug");
-    lua_getfield(L, -1, "traceback");
-    lua_remove(L, -2);
     lua_rawgeti(L, LUA_REGISTRYINDEX, u->handler_ref);
     lua_pushstring(L, name);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(msg, "data");
@@ -142,11 +137,7 @@ static void on_event(vc_qmp_t *q, const char *name, const cJSON *msg, void *ud)
     else
         lua_newtable(L);
     push_json(L, cJSON_GetObjectItemCaseSensitive(msg, "timestamp"));
-    /* A failing handler is reported with its traceback; the loop goes on. */
-    if (lua_pcall(L, 3, 0, top + 1) != LUA_OK)
-        fprintf(stderr, "vclaunch: QMP event handler for %s failed: %s\n", name,
-                luaL_tolstring(L, -1, NULL));
-    lua_settop(L, top);
+    vc_lua_call_handler(L, 3, "QMP event handler");
 }
 
 static int connect_cont(lua_State *L, int status, lua_KContext ctx)
@@ -190,7 +181,7 @@ static int vc_lua_core_qmp_connect(lua_State *L)
     vc_qmp_set_event_cb(u->q, on_event, u);
     op_t *op = malloc(sizeof *op);
     if (!op) return vc_lua_raise(L, 1, "io", "out of memory");
-    *op = (op_t){.task = vc_lua_current_task(L), .ud = u};
+    *op = (op_t){.task = vc_lua_current_task(L)};
     vc_error_t err = {0};
     if (vc_qmp_connect(u->q, path, timeout, on_ready, op, &err)) {
         free(op);
@@ -263,7 +254,7 @@ static int vc_lua_qmp_execute(lua_State *L)
         cJSON_Delete(args);
         return vc_lua_raise(L, 1, "io", "out of memory");
     }
-    *op = (op_t){.task = vc_lua_current_task(L), .ud = u};
+    *op = (op_t){.task = vc_lua_current_task(L)};
     if (vc_qmp_execute(u->q, cmd, args, -1, timeout, on_reply, op, &err)) {
         free(op);
         return vc_lua_raise(L, 2, vc_error_kind(err.code), "%s", err.msg);

@@ -453,12 +453,8 @@ void vc_lua_open_task(lua_State *L)
     }
     lua_pop(L, 1);
     static const luaL_Reg fns[] = {
-        {"cond", vc_lua_core_cond},
-        {"now", vc_lua_core_now},
-        {"spawn", vc_lua_core_spawn},
-        {"sleep", vc_lua_core_sleep},
-        {"run", vc_lua_core_run},
-        {NULL, NULL},
+        {"cond", vc_lua_core_cond},   {"now", vc_lua_core_now}, {"spawn", vc_lua_core_spawn},
+        {"sleep", vc_lua_core_sleep}, {"run", vc_lua_core_run}, {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0); /* into the module table on top */
 }

@@ -14,6 +14,11 @@ void vc_lua_push_error(lua_State *L, const char *kind, const char *msg);
  * message is prefixed with the caller's position (level as in luaL_where). */
 int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Calls the function below nargs arguments on top of L's stack, protected
+ * with a traceback handler; an error is reported on stderr naming what, and
+ * the stack is left as it was before the function was pushed. For C ->
+ * Lua calls from loop callbacks (event and output handlers). */
+void vc_lua_call_handler(lua_State *L, int nargs, const char *what);
 int vc_lua_raise_core(lua_State *L, int level, const vc_error_t *err);
 
 #include <uv.h>

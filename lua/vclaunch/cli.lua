@@ -93,6 +93,7 @@ function M.main(argv, version)
   arg = rargs
 
   local code = 0
+  local trace -- the failing recipe's traceback, kept with --log-level debug
   local function report(e)
     -- `return vc.pod{...}` is a tail call: the recipe line is lost, so name
     -- at least the recipe.
@@ -101,19 +102,15 @@ function M.main(argv, version)
       text = recipe .. ": " .. text
     end
     io.stderr:write("vclaunch: ", text, "\n")
-    if opts.log_level == "debug" and type(e) == "table" and e.traceback then
-      io.stderr:write(e.traceback, "\n")
-    end
+    if opts.log_level == "debug" and trace then io.stderr:write(trace, "\n") end
   end
   core.spawn(function()
     local ok, pod = xpcall(chunk, function(e)
-      if opts.log_level == "debug" then
-        return {tostring = tostring(e), traceback = debug.traceback(tostring(e), 2), err = e}
-      end
+      if opts.log_level == "debug" then trace = debug.traceback("recipe stack:", 2) end
       return e
     end, table.unpack(rargs, 1, #rargs))
     if not ok then
-      report(type(pod) == "table" and pod.err or pod)
+      report(pod)
       code = 1
     end
     -- A QEMU never outlives its recipe unless it was returned to run.
