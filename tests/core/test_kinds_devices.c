@@ -10,56 +10,10 @@
 #include <unistd.h>
 
 #include "kind.h"
+#include "kindtest.h"
 #include "proc.h"
 #include "rundir.h"
 #include "test.h"
-
-typedef struct kv {
-    const char *k, *v;
-} kv_t;
-
-/* Builds a device from text values; returns 0 or the error code. */
-static int build(const char *kind, const kv_t *vals, vc_dev_t **out, vc_error_t *err)
-{
-    const vc_kind_t *k = vc_kind_find(kind);
-    if (!k) VC_FAIL("no kind %s", kind);
-    vc_dev_t *d;
-    ASSERT_INT_EQ(vc_dev_new(k, &d, err), 0);
-    int rc = 0;
-    for (; rc == 0 && vals && vals->k; vals++) {
-        int f = vc_kind_field(k, vals->k);
-        if (f < 0) VC_FAIL("no field %s.%s", kind, vals->k);
-        rc = vc_dev_set_str(d, f, vals->v, err);
-    }
-    if (rc == 0) rc = vc_dev_finish(d, err);
-    if (rc) {
-        vc_dev_free(d);
-        return rc;
-    }
-    *out = d;
-    return 0;
-}
-
-static char *emit_shell(const char *kind, const kv_t *vals)
-{
-    vc_error_t err = {0};
-    vc_dev_t *d;
-    if (build(kind, vals, &d, &err)) VC_FAIL("%s: %s", kind, err.msg);
-    vc_argv_t a = VC_ARGV_INIT;
-    if (vc_dev_emit(d, &a, &err)) VC_FAIL("emit %s: %s", kind, err.msg);
-    char *s = vc_argv_render_shell(&a);
-    vc_argv_free(&a);
-    vc_dev_free(d);
-    return s;
-}
-
-#define GOLDEN(kind, expect, ...)                                                                  \
-    do {                                                                                           \
-        kv_t vals_[] = {__VA_ARGS__, {NULL, NULL}};                                                \
-        char *got_ = emit_shell(kind, vals_);                                                      \
-        ASSERT_STR_EQ(got_, expect);                                                               \
-        free(got_);                                                                                \
-    } while (0)
 
 static const char *const new_kinds[] = {
     "virtio-rng",
@@ -195,15 +149,6 @@ static void test_golden(void)
     GOLDEN("vga", "-vga virtio", {"type", "virtio"});
 }
 
-#define REJECT(kind, expect, ...)                                                                  \
-    do {                                                                                           \
-        kv_t vals_[] = {__VA_ARGS__, {NULL, NULL}};                                                \
-        vc_error_t err_ = {0};                                                                     \
-        vc_dev_t *d_ = NULL;                                                                       \
-        ASSERT_INT_EQ(build(kind, vals_, &d_, &err_), VC_ERECIPE);                                 \
-        ASSERT_STR_EQ(err_.msg, expect);                                                           \
-    } while (0)
-
 static void test_rejects(void)
 {
     REJECT("virtio-rng", "virtio-rng 'rng0': field 'devno': applies to the ccw transport only",
@@ -275,30 +220,6 @@ static void test_rejects(void)
            {"type", "vesa"});
 }
 
-/* Reads one line from a blocking socket. */
-static void read_line(int fd, char *buf, size_t size)
-{
-    size_t n = 0;
-    while (n + 1 < size) {
-        ssize_t r = read(fd, buf + n, 1);
-        if (r <= 0) VC_FAIL("QMP socket closed");
-        if (buf[n] == '\n') break;
-        n++;
-    }
-    if (n + 1 >= size) VC_FAIL("QMP line longer than %zu bytes", size);
-    if (n && buf[n - 1] == '\r') n--;
-    buf[n] = '\0';
-}
-
-/* Sends a command and returns the first line that is not an event. */
-static void qmp(int fd, const char *cmd, char *reply, size_t size)
-{
-    ASSERT_INT_EQ(write(fd, cmd, strlen(cmd)), (long long)strlen(cmd));
-    do
-        read_line(fd, reply, size);
-    while (strstr(reply, "\"event\""));
-}
-
 static char line[65536];
 
 /* qom-get of path's property; returns the reply line. */
@@ -308,19 +229,8 @@ static const char *qom_get(int fd, const char *path, const char *prop)
     snprintf(cmd, sizeof cmd,
              "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"%s\",\"property\":\"%s\"}}\n",
              path, prop);
-    qmp(fd, cmd, line, sizeof line);
+    vc_test_qmp(fd, cmd, line, sizeof line);
     return line;
-}
-
-typedef struct exit_state {
-    int done, status, sig;
-} exit_state_t;
-
-static void on_exit_cb(vc_proc_t *p, int status, int sig, void *ud)
-{
-    exit_state_t *e = ud;
-    (void)p;
-    e->done = 1, e->status = status, e->sig = sig;
 }
 
 #define UUID "5e1f7a2c-0b8d-4c3e-9f61-2a7d3c4b5e6f"
@@ -394,7 +304,7 @@ static void test_qemu_accepts(void)
     };
     for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
         vc_dev_t *d;
-        if (build(devs[i].kind, devs[i].vals, &d, &err)) VC_FAIL("%s", err.msg);
+        if (vc_test_build_device(devs[i].kind, devs[i].vals, &d, &err)) VC_FAIL("%s", err.msg);
         ASSERT_INT_EQ(vc_dev_emit(d, &a, &err), 0);
         vc_dev_free(d);
     }
@@ -404,19 +314,19 @@ static void test_qemu_accepts(void)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    exit_state_t ex = {0};
+    vc_test_exit_t ex = {0};
     vc_proc_t *p = NULL;
     vc_proc_options_t o = {.argv = (const char *const *)a.v, .fds = &lfd, .nfds = 1};
-    if (vc_proc_spawn(&loop, &o, NULL, on_exit_cb, &ex, &p, &err)) VC_FAIL("%s", err.msg);
+    if (vc_proc_spawn(&loop, &o, NULL, vc_test_on_exit, &ex, &p, &err)) VC_FAIL("%s", err.msg);
     close(lfd);
 
     int cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
     ASSERT_INT_EQ(connect(cfd, (struct sockaddr *)&sa, sizeof sa), 0);
-    read_line(cfd, line, sizeof line);
+    vc_test_read_line(cfd, line, sizeof line);
     ASSERT_STR_CONTAINS(line, "\"QMP\"");
-    qmp(cfd, "{\"execute\":\"qmp_capabilities\"}\n", line, sizeof line);
+    vc_test_qmp(cfd, "{\"execute\":\"qmp_capabilities\"}\n", line, sizeof line);
     ASSERT_STR_EQ(line, "{\"return\": {}}");
 
     /* devices with ids, by QOM type */
@@ -434,7 +344,8 @@ static void test_qemu_accepts(void)
         ASSERT_STR_EQ(qom_get(cfd, path, "type"), want);
     }
     /* the devices whose id names their backend: anonymous, found by type */
-    qmp(cfd, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral-anon\"}}\n",
+    vc_test_qmp(
+        cfd, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral-anon\"}}\n",
         line, sizeof line);
     ASSERT_STR_CONTAINS(line, "child<virtio-rng-pci>");
     ASSERT_STR_CONTAINS(line, "child<virtio-9p-pci>");
@@ -456,7 +367,7 @@ static void test_qemu_accepts(void)
     /* -global pvpanic.events=1 changed the default of 3 */
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/pp0", "events"), "{\"return\": 1}");
 
-    qmp(cfd, "{\"execute\":\"query-pci\"}\n", line, sizeof line);
+    vc_test_qmp(cfd, "{\"execute\":\"query-pci\"}\n", line, sizeof line);
     ASSERT_STR_CONTAINS(line, "\"qdev_id\": \"vd0\"");
     ASSERT_STR_CONTAINS(line, "\"qdev_id\": \"bal0\"");
     ASSERT_STR_CONTAINS(line, "\"qdev_id\": \"rp1\"");
@@ -470,7 +381,7 @@ static void test_qemu_accepts(void)
                               "\"vendor\": 6900, \"subsystem\": 9}"); /* 9p */
     ASSERT(!strstr(line, "\"class\": 768")); /* -vga none: no display controller */
 
-    qmp(cfd, "{\"execute\":\"query-block\"}\n", line, sizeof line);
+    vc_test_qmp(cfd, "{\"execute\":\"query-block\"}\n", line, sizeof line);
     ASSERT_STR_CONTAINS(line, "\"device\": \"d0\"");
     char want[256];
     snprintf(want, sizeof want, "\"file\": \"%s\"", disk);
@@ -478,16 +389,16 @@ static void test_qemu_accepts(void)
     ASSERT_STR_CONTAINS(line, "\"drv\": \"raw\"");
     ASSERT_STR_CONTAINS(line, "\"virtual-size\": 1048576");
 
-    qmp(cfd, "{\"execute\":\"query-iothreads\"}\n", line, sizeof line);
+    vc_test_qmp(cfd, "{\"execute\":\"query-iothreads\"}\n", line, sizeof line);
     ASSERT_STR_CONTAINS(line, "\"id\": \"io0\"");
-    qmp(cfd, "{\"execute\":\"query-uuid\"}\n", line, sizeof line);
+    vc_test_qmp(cfd, "{\"execute\":\"query-uuid\"}\n", line, sizeof line);
     ASSERT_STR_EQ(line, "{\"return\": {\"UUID\": \"" UUID "\"}}");
-    qmp(cfd, "{\"execute\":\"query-chardev\"}\n", line, sizeof line);
+    vc_test_qmp(cfd, "{\"execute\":\"query-chardev\"}\n", line, sizeof line);
     ASSERT_STR_CONTAINS(line, "\"label\": \"con0\"");
     ASSERT_STR_CONTAINS(line, "\"label\": \"port0\"");
     ASSERT_STR_CONTAINS(line, "\"filename\": \"null\"");
 
-    qmp(cfd, "{\"execute\":\"quit\"}\n", line, sizeof line);
+    vc_test_qmp(cfd, "{\"execute\":\"quit\"}\n", line, sizeof line);
     close(cfd);
     vc_test_run_until(&loop, &ex.done, 30, "qemu exit after quit");
     ASSERT_INT_EQ(ex.sig, 0);
