@@ -8,16 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const vc_kind_t *const vc__kinds[];
+/* The kind tables, one NULL-terminated list per file (core/kinds*.c). */
+extern const vc_kind_t *const vc__kinds_base[];
+extern const vc_kind_t *const vc__kinds_io[];
+extern const vc_kind_t *const vc__kinds_platform[];
+
+#define VC_KINDS_MAX 128
+static const vc_kind_t *vc__kinds[VC_KINDS_MAX + 1];
 
 const vc_kind_t *const *vc_kinds(void)
 {
+    if (!vc__kinds[0]) {
+        const vc_kind_t *const *lists[] = {vc__kinds_base, vc__kinds_io, vc__kinds_platform};
+        size_t n = 0;
+        for (size_t l = 0; l < sizeof lists / sizeof lists[0]; l++)
+            for (const vc_kind_t *const *k = lists[l]; *k && n < VC_KINDS_MAX; k++)
+                vc__kinds[n++] = *k;
+        vc__kinds[n] = NULL;
+    }
     return vc__kinds;
 }
 
 const vc_kind_t *vc_kind_find(const char *name)
 {
-    for (const vc_kind_t *const *k = vc__kinds; *k; k++)
+    for (const vc_kind_t *const *k = vc_kinds(); *k; k++)
         if (strcmp((*k)->name, name) == 0) return *k;
     return NULL;
 }
@@ -86,9 +100,10 @@ const char *vc_kind_suggest(const vc_kind_t *k, const char *name)
 const char *vc_kind_suggest_kind(const char *name)
 {
     size_t n = 0;
-    while (vc__kinds[n])
+    const vc_kind_t *const *all = vc_kinds();
+    while (all[n])
         n++;
-    return nearest(name, kind_at, vc__kinds, n);
+    return nearest(name, kind_at, all, n);
 }
 
 const char *vc_type_name(vc_type_t t)
@@ -178,6 +193,17 @@ static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, cons
     else
         vc_error_set(err, code, "%s: %s", prefix, what);
     return code;
+}
+
+int vc_dev_error(const vc_dev_t *d, const char *field, vc_error_t *err, const char *fmt, ...)
+{
+    char what[VC_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    int f = field ? vc_kind_field(d->kind, field) : -1;
+    return field_error(d, f, err, VC_ERECIPE, "%s", what);
 }
 
 static int store(vc_dev_t *d, int f, long long i, const char *text)
@@ -335,7 +361,7 @@ int vc_dev_finish(vc_dev_t *d, vc_error_t *err)
             return field_error(d, (int)f, err, VC_ERECIPE, "is required");
         }
     }
-    return 0;
+    return d->kind->check ? d->kind->check(d, err) : 0;
 }
 
 static int emit_opt(const vc_dev_t *d, size_t o, vc_argv_t *argv, vc_error_t *err)

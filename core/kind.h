@@ -62,6 +62,8 @@ typedef struct vc_field {
     int opt2;         /* object id that the device refers to, for one) */
 } vc_field_t;
 
+struct vc_dev;
+
 typedef struct vc_kind {
     const char *name;
     const char *doc;
@@ -69,6 +71,10 @@ typedef struct vc_kind {
     size_t nopts;
     const vc_field_t *fields;
     size_t nfields;
+    /* Optional: rules that span fields (one of two set, a value that only
+     * makes sense with another), run by vc_dev_finish after the defaults.
+     * Reports through vc_dev_error. */
+    int (*check)(const struct vc_dev *d, vc_error_t *err);
 } vc_kind_t;
 
 typedef struct vc_value {
@@ -103,7 +109,11 @@ void vc_dev_free(vc_dev_t *d);
 int vc_dev_set_str(vc_dev_t *d, int field, const char *s, vc_error_t *err);
 int vc_dev_set_int(vc_dev_t *d, int field, long long i, vc_error_t *err);
 int vc_dev_set_bool(vc_dev_t *d, int field, int b, vc_error_t *err);
-/* Applies defaults and checks required fields. */
+/* Sets err to "<kind> '<id>': field '<field>': <message>" (field may be
+ * NULL) and returns VC_ERECIPE: the one shape of device errors. */
+int vc_dev_error(const vc_dev_t *d, const char *field, vc_error_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Applies defaults, checks required fields, then the kind's check. */
 int vc_dev_finish(vc_dev_t *d, vc_error_t *err);
 /* The value of a field by name (text form), or NULL when unset. */
 const char *vc_dev_get(const vc_dev_t *d, const char *name);

@@ -1,18 +1,8 @@
 /* The device kinds, one table each. Adding a kind means adding its options
- * and fields here and its name to vc__kinds. */
-#include "kind.h"
-
-#include <limits.h>
-
-#define N(a) (sizeof(a) / sizeof((a)[0]))
-/* A field in the common case: lands in one option under one key. */
-#define F(name_, type_, flags_, def_, values_, min_, max_, key_, opt_, doc_)                       \
-    {                                                                                              \
-        .name = name_, .type = type_, .flags = flags_, .def = def_, .values = values_,             \
-        .min = min_, .max = max_, .key = key_, .opt = opt_, .doc = doc_                            \
-    }
-#define KIND(name_, doc_, opts_, fields_)                                                          \
-    static const vc_kind_t kind_##fields_ = {name_, doc_, opts_, N(opts_), fields_, N(fields_)}
+ * and fields here (or in kinds_io.c: network, block, vhost-user, VFIO;
+ * kinds_platform.c: memory, objects, firmware, topology, machine knobs) and
+ * its name to the list at the end of that file. */
+#include "kinds_def.h"
 
 static const char *const accels[] = {"kvm", "tcg", NULL};
 static const char *const chardev_backends[] = {"socket", "pipe",  "file", "pty",
@@ -113,24 +103,7 @@ KIND("flags", "standalone QEMU flags", flags_opts, flags_fields);
 
 /* ---- devices ---- */
 
-static const char *const transports[] = {"pci", "ccw", "mmio", NULL};
-
-/* The fields every virtio device shares. transport comes before the fields
- * scoped to one transport: finish checks those against it. */
-#define TRANSPORT                                                                                  \
-    F("transport", VC_T_ENUM, 0, "pci", transports, 0, 0, NULL, 0,                                 \
-      "virtio transport: pci, ccw (s390x) or mmio (microvm)")
-#define BUS(opt_) F("bus", VC_T_ID, VC_F_PCI, NULL, NULL, 0, 0, "bus", opt_, "parent PCI bus")
-#define ADDR(opt_)                                                                                 \
-    F("addr", VC_T_STR, VC_F_PCI, NULL, NULL, 0, 0, "addr", opt_, "slot[.function] on the bus")
-#define DEVNO(opt_)                                                                                \
-    F("devno", VC_T_STR, VC_F_CCW, NULL, NULL, 0, 0, "devno", opt_, "ccw device number (fe.0.0001)")
-#define DISABLE_MODERN(opt_)                                                                       \
-    F("disable_modern", VC_T_BOOL, VC_F_PCI, NULL, NULL, 0, 0, "disable-modern", opt_,             \
-      "legacy virtio only")
-#define ROMFILE(opt_)                                                                              \
-    F("romfile", VC_T_STR, VC_F_PCI, NULL, NULL, 0, 0, "romfile", opt_,                            \
-      "option ROM image; empty for none")
+const char *const vc__transports[] = {"pci", "ccw", "mmio", NULL};
 
 static const vc_opt_t virtio_rng_opts[] = {{"-object", VC_OPT_KV, "rng-random"},
                                            {"-device", VC_OPT_KV, "virtio-rng-%t"}};
@@ -226,15 +199,20 @@ static const vc_field_t serial_port_fields[] = {
     F("bus", VC_T_ID, 0, NULL, NULL, 0, 0, "bus", 0, "virtio-serial bus (serial0.0)"),
 };
 static const vc_opt_t virtconsole_opts[] = {{"-device", VC_OPT_KV, "virtconsole"}};
-static const vc_kind_t kind_virtconsole = {
-    "virtconsole",      "virtconsole: a console port on virtio-serial",
-    virtconsole_opts,   N(virtconsole_opts),
-    serial_port_fields, N(serial_port_fields)};
+static const vc_kind_t kind_virtconsole = {.name = "virtconsole",
+                                           .doc = "virtconsole: a console port on virtio-serial",
+                                           .opts = virtconsole_opts,
+                                           .nopts = N(virtconsole_opts),
+                                           .fields = serial_port_fields,
+                                           .nfields = N(serial_port_fields)};
 static const vc_opt_t virtserialport_opts[] = {{"-device", VC_OPT_KV, "virtserialport"}};
-static const vc_kind_t kind_virtserialport = {
-    "virtserialport",    "virtserialport: a named port on virtio-serial",
-    virtserialport_opts, N(virtserialport_opts),
-    serial_port_fields,  N(serial_port_fields)};
+static const vc_kind_t kind_virtserialport = {.name = "virtserialport",
+                                              .doc =
+                                                  "virtserialport: a named port on virtio-serial",
+                                              .opts = virtserialport_opts,
+                                              .nopts = N(virtserialport_opts),
+                                              .fields = serial_port_fields,
+                                              .nfields = N(serial_port_fields)};
 
 static const vc_opt_t vhost_vsock_opts[] = {{"-device", VC_OPT_KV, "vhost-vsock-%t"}};
 static const vc_field_t vhost_vsock_fields[] = {
@@ -359,7 +337,7 @@ static const vc_field_t vga_fields[] = {
 };
 KIND("vga", "-vga: the display adapter", vga_opts, vga_fields);
 
-const vc_kind_t *const vc__kinds[] = {
+const vc_kind_t *const vc__kinds_base[] = {
     &kind_name_fields,
     &kind_machine_fields,
     &kind_cpu_fields,
