@@ -5,6 +5,11 @@
 #include "kinds_def.h"
 
 static const char *const accels[] = {"kvm", "tcg", NULL};
+static const char *const gic_versions[] = {"2", "3", "4", "host", "max", NULL};
+static const char *const irqchips[] = {"on", "off", "split", NULL};
+static const char *const spapr_caps[] = {"broken", "workaround", "fixed", NULL};
+static const char *const spapr_ibs[] = {"broken",    "workaround", "fixed-ibs",
+                                        "fixed-ccd", "fixed-na",   NULL};
 static const char *const chardev_backends[] = {"socket", "pipe",  "file", "pty",
                                                "null",   "stdio", NULL};
 static const char *const mon_modes[] = {"control", "readline", NULL};
@@ -20,6 +25,23 @@ static const vc_opt_t machine_opts[] = {{"-machine", VC_OPT_KV, NULL}};
 static const vc_field_t machine_fields[] = {
     F("type", VC_T_STR, VC_F_REQUIRED, NULL, NULL, 0, 0, "", 0, "machine type (q35, microvm, ...)"),
     F("accel", VC_T_ENUM, 0, NULL, accels, 0, 0, "accel", 0, "accelerator"),
+    F("gic_version", VC_T_ENUM, 0, NULL, gic_versions, 0, 0, "gic-version", 0,
+      "arm virt: interrupt controller"),
+    F("kernel_irqchip", VC_T_ENUM, 0, NULL, irqchips, 0, 0, "kernel-irqchip", 0, NULL),
+    F("nvdimm", VC_T_BOOL, 0, NULL, NULL, 0, 0, "nvdimm", 0, "enable NVDIMM support (pc, q35)"),
+    F("smm", VC_T_BOOL, 0, NULL, NULL, 0, 0, "smm", 0, "x86 system management mode"),
+    F("usb", VC_T_BOOL, 0, NULL, NULL, 0, 0, "usb", 0, NULL),
+    F("dump_guest_core", VC_T_BOOL, 0, NULL, NULL, 0, 0, "dump-guest-core", 0, NULL),
+    F("memory_backend", VC_T_ID, 0, NULL, NULL, 0, 0, "memory-backend", 0,
+      "id of the memory backend object for boot memory"),
+    F("confidential_guest_support", VC_T_ID, 0, NULL, NULL, 0, 0, "confidential-guest-support", 0,
+      "id of a sev/tdx/s390-pv/pef guest object"),
+    F("cap_htm", VC_T_BOOL, 0, NULL, NULL, 0, 0, "cap-htm", 0, "pseries: transactional memory"),
+    F("cap_cfpc", VC_T_ENUM, 0, NULL, spapr_caps, 0, 0, "cap-cfpc", 0, "pseries"),
+    F("cap_sbbc", VC_T_ENUM, 0, NULL, spapr_caps, 0, 0, "cap-sbbc", 0, "pseries"),
+    F("cap_ibs", VC_T_ENUM, 0, NULL, spapr_ibs, 0, 0, "cap-ibs", 0, "pseries"),
+    F("cap_large_decr", VC_T_BOOL, 0, NULL, NULL, 0, 0, "cap-large-decr", 0, "pseries"),
+    F("cap_ccf_assist", VC_T_BOOL, 0, NULL, NULL, 0, 0, "cap-ccf-assist", 0, "pseries"),
 };
 KIND("machine", "-machine: machine type and accelerator", machine_opts, machine_fields);
 
