@@ -289,5 +289,6 @@ int luaopen_vclaunch_core(lua_State *L)
     vc_lua_open_task(L);
     vc_lua_open_qmp(L);
     vc_lua_open_proc(L);
+    vc_lua_open_signal(L);
     return 1;
 }

@@ -427,6 +427,14 @@ static int vc_lua_core_run(lua_State *L)
     return 0;
 }
 
+/* core.stop(): makes core.run return after this loop iteration, leaving
+ * unfinished tasks behind (their resources go with the Lua state). */
+static int vc_lua_core_stop(lua_State *L)
+{
+    uv_stop(vc_lua_loop(L));
+    return 0;
+}
+
 void vc_lua_open_task(lua_State *L)
 {
     static const luaL_Reg methods[] = {
@@ -453,8 +461,13 @@ void vc_lua_open_task(lua_State *L)
     }
     lua_pop(L, 1);
     static const luaL_Reg fns[] = {
-        {"cond", vc_lua_core_cond},   {"now", vc_lua_core_now}, {"spawn", vc_lua_core_spawn},
-        {"sleep", vc_lua_core_sleep}, {"run", vc_lua_core_run}, {NULL, NULL},
+        {"cond", vc_lua_core_cond},
+        {"now", vc_lua_core_now},
+        {"spawn", vc_lua_core_spawn},
+        {"sleep", vc_lua_core_sleep},
+        {"run", vc_lua_core_run},
+        {"stop", vc_lua_core_stop},
+        {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0); /* into the module table on top */
 }

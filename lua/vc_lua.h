@@ -42,6 +42,8 @@ void vc_lua_open_proc(lua_State *L);
 void vc_lua_open_qmp(lua_State *L);
 /* Adds spawn, sleep and run to the module table on top of the stack. */
 void vc_lua_open_task(lua_State *L);
+/* Adds on_signal to the module table on top of the stack. */
+void vc_lua_open_signal(lua_State *L);
 
 int luaopen_vclaunch_core(lua_State *L);
 

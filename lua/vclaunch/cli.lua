@@ -22,11 +22,17 @@ options:
                      $XDG_RUNTIME_DIR/vclaunch, /run/vclaunch as root,
                      else /tmp/vclaunch-UID)
   --log-level LEVEL  error, info or debug; debug adds Lua tracebacks
+  --stop-timeout S   seconds each shutdown step may take on SIGINT/SIGTERM
+                     (default 10)
   --help             this text
   --version          the version
 
-Not yet handled: SIGINT/SIGTERM do not run the shutdown ladder; QEMU still
-dies with vclaunch (parent-death signal), but its runtime directory stays.
+signals: SIGINT or SIGTERM shuts every running VM down through the ladder
+(system_powerdown, quit, SIGTERM, SIGKILL, each after --stop-timeout),
+removes the runtime directories and exits with 128 + the signal number; a
+second SIGINT/SIGTERM kills the VMs at once. If vclaunch itself is killed
+(SIGKILL), its QEMUs die with it (parent-death signal), but their runtime
+directories stay behind.
 ]]
 
 local function usage_error(msg)
@@ -64,6 +70,11 @@ function M.main(argv, version)
     elseif name == "--runtime-dir" then
       opts.runtime_dir = take()
       if not opts.runtime_dir then return usage_error("--runtime-dir needs a directory") end
+    elseif name == "--stop-timeout" then
+      opts.stop_timeout = tonumber(take())
+      if not opts.stop_timeout or opts.stop_timeout <= 0 then
+        return usage_error("--stop-timeout takes a positive number of seconds")
+      end
     elseif name == "--log-level" then
       opts.log_level = take()
       if opts.log_level ~= "error" and opts.log_level ~= "info" and opts.log_level ~= "debug" then
@@ -104,6 +115,28 @@ function M.main(argv, version)
     io.stderr:write("vclaunch: ", text, "\n")
     if opts.log_level == "debug" and trace then io.stderr:write(trace, "\n") end
   end
+  -- SIGINT/SIGTERM: the shutdown ladder for every live VM, then stop the
+  -- loop (the recipe task is abandoned). A second signal kills at once.
+  local signalled
+  local function on_signal(signum)
+    if signalled then
+      for vm in pairs(vc._live) do vm.proc:kill(9) end
+      return
+    end
+    signalled = signum
+    core.spawn(function()
+      local tasks = {}
+      for vm in pairs(vc._live) do
+        tasks[#tasks + 1] = core.spawn(function()
+          vm:shutdown{timeout = opts.stop_timeout or 10}
+        end)
+      end
+      for _, t in ipairs(tasks) do pcall(t.wait, t) end
+      core.stop()
+    end)
+  end
+  local watchers = {core.on_signal("INT", on_signal), core.on_signal("TERM", on_signal)}
+
   core.spawn(function()
     local ok, pod = xpcall(chunk, function(e)
       if opts.log_level == "debug" then trace = debug.traceback("recipe stack:", 2) end
@@ -136,6 +169,11 @@ function M.main(argv, version)
     end
   end)
   core.run()
+  for _, w in ipairs(watchers) do w:close() end
+  if signalled then
+    io.stderr:write(("vclaunch: stopped by signal %d\n"):format(signalled))
+    return 128 + signalled
+  end
   return code
 end
 

@@ -1,0 +1,155 @@
+-- Signals seen from outside the vclaunch binary, with a real guest:
+-- SIGINT/SIGTERM run the shutdown ladder and leave nothing behind; a
+-- SIGKILLed vclaunch leaves no QEMU behind.
+local core = require "vclaunch.core"
+local bin = assert(os.getenv("VC_BIN"), "VC_BIN is not set")
+local guest = os.getenv("VC_GUEST_DIR") or "build/guest"
+
+local function exists(path)
+  local f = io.open(path)
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- The one VM directory under rundir (named NAME-XXXXXX), or nil.
+local function vm_dir(rundir)
+  local names = {}
+  local p = core.process{argv = {"ls", "-1", rundir}, on_line = function(stream, line)
+    if stream == "stdout" then names[#names + 1] = line end
+  end}
+  p:wait()
+  p:close()
+  return names[1] and (rundir .. "/" .. names[1])
+end
+
+local function tmpdir()
+  local d = os.tmpname()
+  os.remove(d)
+  return d
+end
+
+-- The guest waits for the ACPI power button (no vc.cmd); body: the recipe
+-- after the pod is built, or nil to return it to the CLI.
+local function recipe(name, body)
+  local path = os.tmpname() .. ".lua"
+  local f = assert(io.open(path, "w"))
+  f:write(([[
+local vc = require "vclaunch"
+local pod = vc.pod{name = %q, memory = 256,
+                   kernel = {path = %q, initrd = %q}}
+]]):format(name, guest .. "/vmlinuz", guest .. "/initrd.img"))
+  f:write(body or "return pod\n")
+  f:close()
+  return path
+end
+
+-- Starts vclaunch and returns a handle whose wait_line(pattern, timeout)
+-- awaits a stdout line.
+local function launch(path, rundir, extra)
+  local h = {out = {}, err = {}, cond = core.cond()}
+  local argv = {bin, "--accel", "tcg", "--runtime-dir", rundir, "--stop-timeout", "20"}
+  for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
+  argv[#argv + 1] = path
+  h.p = core.process{argv = argv, on_line = function(stream, line)
+    local t = stream == "stdout" and h.out or h.err
+    t[#t + 1] = line
+    h.cond:signal()
+  end}
+  function h.wait_line(pattern, timeout)
+    local deadline = core.now() + timeout
+    while true do
+      for _, l in ipairs(h.out) do
+        if l:find(pattern) then return l end
+      end
+      local left = deadline - core.now()
+      if left <= 0 then
+        error(("no line matching %q within %gs; stdout:\n%s\nstderr:\n%s"):format(pattern,
+          timeout, table.concat(h.out, "\n"), table.concat(h.err, "\n")), 2)
+      end
+      h.cond:wait(left)
+    end
+  end
+  function h.saw(pattern)
+    for _, l in ipairs(h.out) do
+      if l:find(pattern) then return true end
+    end
+    return false
+  end
+  return h
+end
+
+describe("vclaunch and signals", function()
+  it("SIGINT runs the ladder: the guest powers off and nothing is left", function()
+    local rundir, path = tmpdir(), recipe("sigint")
+    local h = launch(path, rundir)
+    h.wait_line("VCLAUNCH%-GUEST%-READY", 120)
+    local dir = vm_dir(rundir)
+    eq(dir and exists(dir .. "/pid"), true, "runtime dir while running")
+    h.p:kill(2)
+    local status = h.p:wait()
+    h.p:close()
+    os.remove(path)
+    eq(status.code, 130, "exit status\n" .. table.concat(h.err, "\n"))
+    -- the first step (system_powerdown) ended the VM: the guest saw it
+    eq(h.saw("VCLAUNCH%-GUEST%-POWEROFF"), true, "guest powered off")
+    eq(table.concat(h.err, "\n"):match("stopped by signal 2") ~= nil, true,
+       table.concat(h.err, "\n"))
+    eq(exists(dir), false, "runtime dir removed")
+    eq(vm_dir(rundir), nil, "nothing left in the runtime dir")
+    os.remove(rundir)
+  end)
+
+  it("SIGTERM stops a VM the recipe is still driving", function()
+    local rundir = tmpdir()
+    local path = recipe("sigterm", [[
+local vm = pod:start()
+vm.console:expect("VCLAUNCH%-GUEST%-READY", 120)
+print("RECIPE-SAW-READY")
+io.stdout:flush()
+vm.console:expect("never printed", 600)
+]])
+    local h = launch(path, rundir)
+    h.wait_line("RECIPE%-SAW%-READY", 120)
+    local dir = vm_dir(rundir)
+    eq(dir and exists(dir .. "/pid"), true, "runtime dir while running")
+    h.p:kill(15)
+    local status = h.p:wait()
+    h.p:close()
+    os.remove(path)
+    eq(status.code, 143, "exit status\n" .. table.concat(h.err, "\n"))
+    eq(exists(dir), false, "runtime dir removed")
+    os.remove(rundir)
+  end)
+
+  it("leaves no QEMU behind when vclaunch is SIGKILLed", function()
+    local rundir, path = tmpdir(), recipe("sigkill")
+    local h = launch(path, rundir)
+    h.wait_line("VCLAUNCH%-GUEST%-READY", 120)
+    local dir = assert(vm_dir(rundir), "a VM dir")
+    local f = assert(io.open(dir .. "/pid"))
+    local pid = assert(tonumber(f:read("l")), "pidfile holds a pid")
+    f:close()
+    eq(exists("/proc/" .. pid .. "/stat"), true, "QEMU runs")
+    h.p:kill(9)
+    eq(h.p:wait().signal, 9)
+    h.p:close()
+    os.remove(path)
+    -- QEMU is not our child, so no exit event reaches us: poll /proc with a
+    -- deadline. A zombie waiting for its new parent to reap it counts as gone.
+    local function alive()
+      local s = io.open("/proc/" .. pid .. "/stat")
+      if not s then return false end
+      local state = s:read("a"):match("^%d+ %b() (%a)")
+      s:close()
+      return state ~= "Z"
+    end
+    local deadline = core.now() + 10
+    while alive() and core.now() < deadline do core.sleep(0.02) end
+    eq(alive(), false, "QEMU " .. pid .. " still alive")
+    -- a SIGKILLed vclaunch cannot clean up: its runtime dir stays
+    eq(exists(dir .. "/pid"), true, "stale runtime dir")
+    for _, f in ipairs{"pid", "console.log", "qmp.sock"} do os.remove(dir .. "/" .. f) end
+    os.remove(dir)
+    os.remove(rundir)
+  end)
+end)
