@@ -147,6 +147,7 @@ static const vc_field_t virtio_rng_fields[] = {
     ADDR(1),
     ROMFILE(1),
     DEVNO(1),
+    IOMMU_PLATFORM(1),
 };
 KIND("virtio-rng", "virtio-rng: an entropy source for the guest", virtio_rng_opts,
      virtio_rng_fields);
@@ -162,6 +163,7 @@ static const vc_field_t virtio_balloon_fields[] = {
     BUS(0),
     ADDR(0),
     DEVNO(0),
+    IOMMU_PLATFORM(0),
     DISABLE_MODERN(0),
 };
 KIND("virtio-balloon", "virtio-balloon: guest memory ballooning", virtio_balloon_opts,
@@ -194,6 +196,7 @@ static const vc_field_t virtio_blk_fields[] = {
     BUS(1),
     ADDR(1),
     DEVNO(1),
+    IOMMU_PLATFORM(1),
     DISABLE_MODERN(1),
     ROMFILE(1),
     F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 1, "id of the device itself"),
@@ -209,6 +212,7 @@ static const vc_field_t virtio_serial_fields[] = {
     BUS(0),
     ADDR(0),
     DEVNO(0),
+    IOMMU_PLATFORM(0),
     DISABLE_MODERN(0),
 };
 KIND("virtio-serial", "virtio-serial: a controller for virtconsole/virtserialport",
@@ -247,6 +251,7 @@ static const vc_field_t vhost_vsock_fields[] = {
     BUS(0),
     ADDR(0),
     DEVNO(0),
+    IOMMU_PLATFORM(0),
     DISABLE_MODERN(0),
 };
 KIND("vhost-vsock", "vhost-vsock: host<->guest sockets", vhost_vsock_opts, vhost_vsock_fields);
@@ -275,6 +280,7 @@ static const vc_field_t virtio_9p_fields[] = {
     BUS(1),
     ADDR(1),
     DEVNO(1),
+    IOMMU_PLATFORM(1),
 };
 KIND("virtio-9p", "virtio-9p: a host directory shared over 9p", virtio_9p_opts, virtio_9p_fields);
 
@@ -287,6 +293,7 @@ static const vc_field_t virtio_scsi_fields[] = {
     BUS(0),
     ADDR(0),
     DEVNO(0),
+    IOMMU_PLATFORM(0),
     DISABLE_MODERN(0),
 };
 KIND("virtio-scsi", "virtio-scsi: a SCSI controller", virtio_scsi_opts, virtio_scsi_fields);

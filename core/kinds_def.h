@@ -43,5 +43,9 @@ extern const char *const vc__transports[];
 #define ROMFILE(opt_)                                                                              \
     F("romfile", VC_T_STR, VC_F_PCI, NULL, NULL, 0, 0, "romfile", opt_,                            \
       "option ROM image; empty for none")
+/* Every virtio-*-ccw device in QEMU 7.2 has it; s390x protected guests need it. */
+#define IOMMU_PLATFORM(opt_)                                                                       \
+    F("iommu_platform", VC_T_BOOL, VC_F_CCW, NULL, NULL, 0, 0, "iommu_platform", opt_,             \
+      "virtio through the platform IOMMU (s390x protected virtualization)")
 
 #endif

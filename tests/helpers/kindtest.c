@@ -1,6 +1,10 @@
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "kindtest.h"
+#include "rundir.h"
 
 int vc_test_build_device(const char *kind, const kv_t *vals, vc_dev_t **out, vc_error_t *err)
 {
@@ -63,4 +67,151 @@ void vc_test_on_exit(vc_proc_t *p, int status, int sig, void *ud)
     vc_test_exit_t *e = ud;
     (void)p;
     e->done = 1, e->status = status, e->sig = sig;
+}
+
+const char *vc_test_qom_get(int fd, const char *path, const char *prop, char *buf, size_t size)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"%s\",\"property\":\"%s\"}}\n",
+             path, prop);
+    vc_test_qmp(fd, cmd, buf, size);
+    return buf;
+}
+
+static void print_line(vc_proc_t *p, int stream, const char *line, size_t len, void *ud)
+{
+    (void)p, (void)stream, (void)ud;
+    fprintf(stderr, "  | %.*s\n", (int)len, line);
+}
+
+/* QEMU died before or while greeting: wait for its exit (its stderr lines
+ * are printed by print_line) and fail with the status. */
+static void vm_died(vc_test_vm_t *vm)
+{
+    vc_test_run_until(vm->loop, &vm->ex.done, 30, "qemu exit");
+    VC_FAIL("qemu exited before QMP was ready: status %d, signal %d (its stderr is above)",
+            vm->ex.status, vm->ex.sig);
+}
+
+void vc_test_vm_start(vc_test_vm_t *vm, uv_loop_t *loop, const char *dir, const char *const *raw,
+                      const vc_test_dev_t *devs, size_t ndevs, const int *fds, int nfds)
+{
+    vc_test_vm_start_bin(vm, loop, vc_test_qemu(), dir, raw, devs, ndevs, fds, nfds);
+}
+
+void vc_test_vm_start_bin(vc_test_vm_t *vm, uv_loop_t *loop, const char *qemu, const char *dir,
+                          const char *const *raw, const vc_test_dev_t *devs, size_t ndevs,
+                          const int *fds, int nfds)
+{
+    *vm = (vc_test_vm_t){.loop = loop, .qmp = -1};
+    vc_error_t err = {0};
+    char sock[VC_SOCKET_PATH_MAX];
+    if (vc_rundir_socket_path(dir, "qmp.sock", sock, sizeof sock, &err)) VC_FAIL("%s", err.msg);
+    int hand[16];
+    if (nfds > 15) VC_FAIL("too many fds");
+    if (vc_socket_listen(sock, &hand[0], &err)) VC_FAIL("%s", err.msg);
+    for (int i = 0; i < nfds; i++)
+        hand[i + 1] = fds[i];
+
+    vc_argv_t a = VC_ARGV_INIT;
+    vc_argv_push(&a, qemu);
+    vc_argv_push2(&a, "-display", "none"); /* no kind for it: not under test */
+    const vc_test_dev_t base[] = {
+        {"flags", {{"nodefaults", "on"}, {"no_user_config", "on"}, {"freeze", "on"}}},
+        {"chardev",
+         {{"backend", "socket"}, {"id", "qmp"}, {"fd", "3"}, {"server", "on"}, {"wait", "off"}}},
+        {"mon", {{"chardev", "qmp"}}},
+    };
+    for (size_t i = 0; i < sizeof base / sizeof base[0] + ndevs; i++) {
+        const vc_test_dev_t *t =
+            i < sizeof base / sizeof base[0] ? &base[i] : &devs[i - sizeof base / sizeof base[0]];
+        vc_dev_t *d;
+        if (vc_test_build_device(t->kind, t->vals, &d, &err)) VC_FAIL("%s", err.msg);
+        if (vc_dev_emit(d, &a, &err)) VC_FAIL("%s", err.msg);
+        vc_dev_free(d);
+        /* the raw arguments come before the caller's devices */
+        if (i == sizeof base / sizeof base[0] - 1)
+            for (const char *const *r = raw; r && *r; r++)
+                vc_argv_push(&a, *r);
+    }
+    char *shell = vc_argv_render_shell(&a);
+    printf("argv: %s\n", shell);
+    fflush(stdout);
+    free(shell);
+
+    vc_proc_options_t o = {.argv = (const char *const *)a.v, .fds = hand, .nfds = nfds + 1};
+    if (vc_proc_spawn(loop, &o, print_line, vc_test_on_exit, &vm->ex, &vm->proc, &err))
+        VC_FAIL("%s", err.msg);
+    close(hand[0]);
+    vc_argv_free(&a);
+
+    vm->qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+    ASSERT_INT_EQ(connect(vm->qmp, (struct sockaddr *)&sa, sizeof sa), 0);
+    /* The greeting, read without failing on EOF: a QEMU that refuses the
+     * command line closes the socket, and its stderr says why. */
+    char line[4096];
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(vm->qmp, line + n, 1);
+        if (r <= 0) vm_died(vm);
+        if (line[n] == '\n' || n + 2 >= sizeof line) break;
+        n++;
+    }
+    line[n] = '\0';
+    ASSERT_STR_CONTAINS(line, "\"QMP\"");
+    vc_test_qmp(vm->qmp, "{\"execute\":\"qmp_capabilities\"}\n", line, sizeof line);
+    ASSERT_STR_EQ(line, "{\"return\": {}}");
+}
+
+void vc_test_vm_quit(vc_test_vm_t *vm)
+{
+    char line[4096];
+    vc_test_qmp(vm->qmp, "{\"execute\":\"quit\"}\n", line, sizeof line);
+    ASSERT_STR_EQ(line, "{\"return\": {}}");
+    close(vm->qmp);
+    vm->qmp = -1;
+    vc_test_run_until(vm->loop, &vm->ex.done, 30, "qemu exit after quit");
+    ASSERT_INT_EQ(vm->ex.sig, 0);
+    ASSERT_INT_EQ(vm->ex.status, 0);
+    vc_proc_close(vm->proc);
+    vm->proc = NULL;
+}
+
+int vc_test_run_cmd(uv_loop_t *loop, const char *const *argv, double timeout)
+{
+    vc_error_t err = {0};
+    vc_test_exit_t ex = {0};
+    vc_proc_t *p;
+    vc_proc_options_t o = {.argv = argv};
+    if (vc_proc_spawn(loop, &o, print_line, vc_test_on_exit, &ex, &p, &err)) VC_FAIL("%s", err.msg);
+    vc_test_run_until(loop, &ex.done, timeout, argv[0]);
+    vc_proc_close(p);
+    return ex.sig ? -1 : ex.status;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+void vc_test_await_socket(uv_loop_t *loop, const char *path, const int *exited, double timeout,
+                          const char *what)
+{
+    uv_timer_t tick;
+    uv_timer_init(loop, &tick);
+    uint64_t deadline = uv_now(loop) + (uint64_t)(timeout * 1000);
+    struct stat st;
+    int ready;
+    while (!(ready = stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) && !*exited &&
+           uv_now(loop) < deadline) {
+        uv_timer_start(&tick, on_tick, 10, 0);
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (!ready && *exited) VC_FAIL("%s exited before its socket %s appeared", what, path);
+    if (!ready) VC_FAIL("timed out after %.1fs waiting for %s's socket %s", timeout, what, path);
 }

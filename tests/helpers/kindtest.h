@@ -28,6 +28,47 @@ typedef struct vc_test_exit {
 /* A vc_proc exit callback filling the vc_test_exit_t passed as ud. */
 void vc_test_on_exit(vc_proc_t *p, int status, int sig, void *ud);
 
+/* qom-get of path's property into buf; returns buf (the reply line). */
+const char *vc_test_qom_get(int fd, const char *path, const char *prop, char *buf, size_t size);
+
+/* A device for vc_test_vm_start: a kind and its text values. */
+typedef struct vc_test_dev {
+    const char *kind;
+    kv_t vals[16];
+} vc_test_dev_t;
+
+/* One QEMU started by a test: qemu-system-x86_64 -display none, flags
+ * -nodefaults -no-user-config -S, its QMP monitor on a socket the test
+ * listens on at <dir>/qmp.sock (handed to QEMU as fd 3, so the caller's
+ * fds arrive as 4, 5, ...), then the raw arguments, then the devices (the
+ * caller gives machine and memory among them). Returns with qmp connected
+ * and capabilities negotiated; when QEMU exits first, fails the test with
+ * QEMU's stderr. The loop belongs to the caller. */
+typedef struct vc_test_vm {
+    uv_loop_t *loop;
+    vc_proc_t *proc;
+    vc_test_exit_t ex;
+    int qmp;
+} vc_test_vm_t;
+void vc_test_vm_start(vc_test_vm_t *vm, uv_loop_t *loop, const char *dir, const char *const *raw,
+                      const vc_test_dev_t *devs, size_t ndevs, const int *fds, int nfds);
+/* The same with another QEMU binary (qemu-system-s390x, ...). */
+void vc_test_vm_start_bin(vc_test_vm_t *vm, uv_loop_t *loop, const char *qemu, const char *dir,
+                          const char *const *raw, const vc_test_dev_t *devs, size_t ndevs,
+                          const int *fds, int nfds);
+/* quit over QMP, waits for a clean exit (status 0), releases the process. */
+void vc_test_vm_quit(vc_test_vm_t *vm);
+
+/* Runs a helper program (argv, no shell) to its end on loop; returns its
+ * exit status (-1 when killed). Its stderr is printed. */
+int vc_test_run_cmd(uv_loop_t *loop, const char *const *argv, double timeout);
+
+/* Waits for a unix socket to appear at path, for an external daemon that
+ * has no other readiness signal: checks every 10ms, fails the test when
+ * *exited becomes non-zero (the daemon died) or after timeout seconds. */
+void vc_test_await_socket(uv_loop_t *loop, const char *path, const int *exited, double timeout,
+                          const char *what);
+
 #define GOLDEN(kind, expect, ...)                                                                  \
     do {                                                                                           \
         kv_t vals_[] = {__VA_ARGS__, {NULL, NULL}};                                                \
