@@ -295,6 +295,8 @@ int vc_dev_set_str(vc_dev_t *d, int f, const char *s, vc_error_t *err)
         if (strlen(s) >= 32 || parse_size(s, size, sizeof size))
             return field_error(d, f, err, VC_ERECIPE,
                                "expected a size like 512M or 2G or bytes, got \"%s\"", s);
+        if (strspn(size, "0") == strspn(size, "0123456789"))
+            return field_error(d, f, err, VC_ERECIPE, "size \"%s\" is not positive", s);
         s = size;
         break;
     case VC_T_ENUM: {

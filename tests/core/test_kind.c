@@ -40,6 +40,8 @@ static void test_rejects(void)
     REJECT("machine", "machine: field 'type': is required", {"accel", "tcg"});
     REJECT("smp", "smp: field 'cpus': 0 is out of range (1 to 4096)", {"cpus", "0"});
     REJECT("smp", "smp: field 'cpus': expected an integer, got \"two\"", {"cpus", "two"});
+    REJECT("memory", "memory: field 'size': size \"0\" is not positive", {"size", "0"});
+    REJECT("memory", "memory: field 'size': size \"00G\" is not positive", {"size", "00G"});
     REJECT("memory", "memory: field 'size': expected a size like 512M or 2G or bytes, got \"1X\"",
            {"size", "1X"});
     REJECT("chardev", "chardev 'c1': field 'path': holds a control character (0x0a)", {"id", "c1"},
