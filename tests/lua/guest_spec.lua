@@ -69,4 +69,21 @@ describe("a guest", function()
     eq(tostring(e):match("last lines") ~= nil, true, tostring(e))
     eq(vm:kill().signal, 9)
   end)
+
+  it("hands QEMU values with commas, equals signs and spaces intact", function()
+    local base = os.tmpname()
+    os.remove(base)
+    local path = base .. ",id=evil,x=y z.log"
+    local vm = pod(nil, {freeze = true, devices = {
+      {"chardev", {backend = "file", id = "esc", path = path}},
+    }}):start()
+    local labels = {}
+    for _, c in ipairs(vm:execute("query-chardev")) do labels[c.label] = true end
+    eq(labels.esc, true, "chardev esc exists")
+    eq(labels.evil, nil, "no chardev made of the value's pieces")
+    eq(exists(path), true, "QEMU created the file at the whole path")
+    eq(exists(base), false, "nothing at the path cut at the comma")
+    eq(vm:kill().signal, 9)
+    os.remove(path)
+  end)
 end)
