@@ -70,8 +70,9 @@ static size_t distance(const char *a, const char *b)
 static const char *nearest(const char *name, const char *(*at)(const void *, size_t),
                            const void *set, size_t n)
 {
+    /* At most 3 edits, and fewer than half the name: "zzz" is not "id". */
     const char *best = NULL;
-    size_t best_d = 4;
+    size_t len = strlen(name), best_d = len / 2 + 1 < 4 ? len / 2 + 1 : 4;
     for (size_t i = 0; i < n; i++) {
         size_t d = distance(name, at(set, i));
         if (d < best_d) {

@@ -93,7 +93,8 @@ const vc_kind_t *const *vc_kinds(void);
 const vc_kind_t *vc_kind_find(const char *name);
 /* Index of the field called name, or -1. */
 int vc_kind_field(const vc_kind_t *k, const char *name);
-/* The field name nearest to name (edit distance <= 3), or NULL. */
+/* The field name nearest to name (at most 3 edits, fewer than half its
+ * length), or NULL. */
 const char *vc_kind_suggest(const vc_kind_t *k, const char *name);
 /* The nearest kind name, or NULL. */
 const char *vc_kind_suggest_kind(const char *name);

@@ -99,6 +99,18 @@ static vc_dev_t *check_device(lua_State *L, const char *name, int idx, vc_error_
     vc_dev_t *d;
     if (vc_dev_new(k, &d, err)) return NULL;
     idx = lua_absindex(L, idx);
+    /* The id first, whatever the table's order, so that every later error
+     * names the device. */
+    int id_f = vc_kind_field(k, "id");
+    if (id_f >= 0) {
+        lua_getfield(L, idx, "id");
+        int rc = lua_isnil(L, -1) ? 0 : set_field(L, d, id_f, -1, err);
+        lua_pop(L, 1);
+        if (rc) {
+            vc_dev_free(d);
+            return NULL;
+        }
+    }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         int rc;
@@ -110,9 +122,11 @@ static vc_dev_t *check_device(lua_State *L, const char *name, int idx, vc_error_
             int f = vc_kind_field(k, key);
             if (f < 0) {
                 const char *near = vc_kind_suggest(k, key);
-                rc = vc_error_set(err, VC_ERECIPE, "%s: unknown field '%s'%s%s%s", name, key,
+                rc = vc_dev_error(d, NULL, err, "unknown field '%s'%s%s%s", key,
                                   near ? " (did you mean '" : "", near ? near : "",
                                   near ? "'?)" : "");
+            } else if (f == id_f) {
+                rc = 0; /* set above */
             } else {
                 rc = set_field(L, d, f, -1, err);
             }

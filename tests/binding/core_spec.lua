@@ -25,6 +25,21 @@ describe("core.emit errors", function()
     eq(e.kind, "recipe", "error kind")
     return tostring(e)
   end
+  it("names the device by its id whatever the table's order", function()
+    -- built key by key in both orders: Lua's traversal order follows them
+    for _, order in ipairs{{"id", "backend", "bogus"}, {"bogus", "backend", "id"}} do
+      local t, vals = {}, {id = "c1", backend = "tcp", bogus = 1}
+      for _, k in ipairs(order) do t[k] = vals[k] end
+      t.bogus = nil
+      eq(msg("chardev", t),
+         "chardev 'c1': field 'backend': \"tcp\" is not one of: socket, pipe, file, pty, null, stdio")
+    end
+    local t = {}
+    for i = 1, 20 do t["x" .. i] = nil end
+    t.zzz, t.id, t.backend = 1, "c2", "null"
+    eq(msg("chardev", t), "chardev 'c2': unknown field 'zzz'")
+    eq(msg("chardev", {id = "2bad", backend = "tcp"}):match("^chardev: field 'id': ") ~= nil, true)
+  end)
   it("suggests the nearest field for an unknown one", function()
     eq(msg("smp", {cpus = 1, maxcpu = 2}), "smp: unknown field 'maxcpu' (did you mean 'maxcpus'?)")
   end)
