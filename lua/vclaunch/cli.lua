@@ -24,6 +24,8 @@ options:
   --log-level LEVEL  error, info or debug; debug adds Lua tracebacks
   --stop-timeout S   seconds each shutdown step may take on SIGINT/SIGTERM
                      (default 10)
+  --kinds [KIND]     list the device kinds for pod.devices, or one kind's
+                     fields (type, required/default, values, meaning)
   --help             this text
   --version          the version
 
@@ -34,6 +36,37 @@ second SIGINT/SIGTERM kills the VMs at once. If vclaunch itself is killed
 (SIGKILL), its QEMUs die with it (parent-death signal), but their runtime
 directories stay behind.
 ]]
+
+-- --kinds [KIND]: the device kinds, from the core's own field tables.
+local function list_kinds(name)
+  local kinds = core.kinds()
+  if not name then
+    local names = {}
+    for n in pairs(kinds) do names[#names + 1] = n end
+    table.sort(names)
+    for _, n in ipairs(names) do
+      io.stdout:write(("%-22s %s\n"):format(n, kinds[n].doc))
+    end
+    return 0
+  end
+  local k = kinds[name]
+  if not k then
+    io.stderr:write("vclaunch: --kinds: unknown device kind '", name, "'\n")
+    return 2
+  end
+  io.stdout:write(name, ": ", k.doc, "\n")
+  for _, f in ipairs(k.fields) do
+    local what = f.type
+    if f.values then what = table.concat(f.values, "|") end
+    if f.min then what = ("%s %d..%d"):format(what, f.min, f.max) end
+    local notes = {}
+    if f.required then notes[#notes + 1] = "required" end
+    if f.default then notes[#notes + 1] = "default " .. f.default end
+    if f.doc then notes[#notes + 1] = f.doc end
+    io.stdout:write(("  %-24s %-18s %s\n"):format(f.name, what, table.concat(notes, "; ")))
+  end
+  return 0
+end
 
 local function usage_error(msg)
   io.stderr:write("vclaunch: ", msg, "\n(see vclaunch --help)\n")
@@ -54,6 +87,10 @@ function M.main(argv, version)
     if name == "--help" or name == "-h" then
       io.stdout:write(HELP)
       return 0
+    elseif name == "--kinds" then
+      local k = value or argv[i + 1]
+      if k and k:sub(1, 1) == "-" then k = nil end
+      return list_kinds(k)
     elseif name == "--version" then
       io.stdout:write("vclaunch ", version, "\n")
       return 0
