@@ -1,25 +1,40 @@
--- amd64 policy: q35 by default, microvm on request.
+-- amd64 policy: q35 by default; pc with conventional PCI bridges; microvm
+-- (virtio-mmio, no PCI) on request.
 local base = require "vclaunch.arch.base"
 local M = setmetatable({}, {__index = base})
 
 M.name = "amd64"
 M.binary = "qemu-system-x86_64"
-M.machines = {q35 = {}, microvm = {}}
+M.machines = {
+  q35 = {transport = "pci", bridge = "pcie-root-port", root_bus = "pcie.0"},
+  pc = {transport = "pci", bridge = "pci-bridge", root_bus = "pci.0"},
+  microvm = {transport = "mmio"},
+}
 M.default_machine = "q35"
 M.max_vcpus = 240
 M.console_param = "console=ttyS0"
+M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
+                  memory_hotplug = true}
 
--- The CPU model: the host's under KVM; under TCG, everything TCG can do.
-function M.cpu(pod, accel)
-  return pod.cpu or (accel == "kvm" and "host" or "max")
+function M:machine(pod, accel)
+  local m = base.machine(self, pod, accel)
+  -- Interrupt remapping for the IOMMU needs the split irqchip under KVM.
+  if pod.iommu and accel == "kvm" then m.kernel_irqchip = "split" end
+  return m
 end
 
--- The console: the legacy serial port on a chardev that vclaunch reads.
-function M.console(id)
-  return {
-    {"chardev", {backend = "stdio", id = id}},
-    {"serial", {chardev = id}},
-  }
+-- microvm has no memory hotplug: no maxmem there.
+function M:memory(pod)
+  if pod.machine == "microvm" and pod.max_memory then
+    self:fail("pod: max_memory: machine microvm has no memory hotplug")
+  end
+  return base.memory(self, pod)
+end
+
+-- The emulated Intel IOMMU exists on q35 only.
+function M:append_iommu(ctx)
+  if ctx.machine ~= "q35" then return base.append_iommu(self, ctx) end
+  return {{"intel-iommu", {id = ctx:id("iommu")}}}
 end
 
 return M

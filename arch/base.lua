@@ -1,9 +1,27 @@
--- Policy shared by every architecture: pure data and small functions, no
--- I/O. An arch file starts from a copy of this table and overrides fields.
+-- Policy shared by every architecture: data and small functions, no I/O.
+-- An arch file sets this table as its __index and overrides what differs.
+-- Every function is a method (self first) so that overrides reach each
+-- other; vc.arch(name):extend{...} layers a recipe's overrides on top.
+--
+-- `pod` below is the validated pod table (machine filled in); `ctx` is the
+-- per-build state from new_ctx. Appenders return lists of {kind, fields}.
+-- A policy refuses a pod by raising a string (use self:fail): vclaunch
+-- turns it into a recipe error at the recipe's line.
 local M = {}
 
+M.name = "base"
+M.binary = nil
+-- [type] = {transport = "pci"|"ccw"|"mmio", bridge = kind of the hotplug
+-- bridges (nil: none), root_bus = the bus bridges plug into}
+M.machines = {}
+M.default_machine = nil
 M.max_vcpus = 240
 M.default_memory = 512 -- MiB
+M.memory_align = 1 -- MiB: max_memory is rounded up to it
+M.console_param = "console=ttyS0"
+M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
+                  memory_hotplug = true}
+M.rng = true -- false: the arch has no virtio-rng (pod.rng is refused)
 
 -- Kernel parameters: the quiet and debug sets, then the pod's own.
 M.kernel_params = {
@@ -11,24 +29,122 @@ M.kernel_params = {
   debug = {"debug", "panic=1"},
 }
 
-function M.smp(pod)
+--- Raises a recipe error from policy code.
+function M:fail(msg)
+  error(msg, 0)
+end
+
+--- A new policy with the given fields and methods on top of this one.
+function M:extend(overrides)
+  if type(overrides) ~= "table" then
+    error("extend: expected a table of overrides, got a " .. type(overrides), 2)
+  end
+  local t = {}
+  for k, v in pairs(overrides) do t[k] = v end
+  return setmetatable(t, {__index = self})
+end
+
+--- The machine type's entry in machines, or nil.
+function M:machine_info(pod)
+  return self.machines[pod.machine]
+end
+
+function M:transport(pod)
+  return (self.machines[pod.machine] or {}).transport or "pci"
+end
+
+--- Per-build state handed to the appenders.
+function M:new_ctx(pod)
+  local ctx = {transport = self:transport(pod), machine = pod.machine, pod = pod,
+               arch = self, counters = {}, n_devno = 0, n_chassis = 0}
+  function ctx.devno(c)
+    c.n_devno = c.n_devno + 1
+    return ("fe.0.%04x"):format(c.n_devno)
+  end
+  function ctx.chassis(c)
+    c.n_chassis = c.n_chassis + 1
+    return c.n_chassis
+  end
+  function ctx.id(c, prefix)
+    local n = c.counters[prefix] or 0
+    c.counters[prefix] = n + 1
+    return prefix .. n
+  end
+  return ctx
+end
+
+-- ---- the machine ------------------------------------------------------
+
+--- Fields of the "machine" kind.
+function M:machine(pod, accel)
+  return {type = pod.machine, accel = accel}
+end
+
+--- The CPU model: the host's under KVM; under TCG, everything TCG can do.
+function M:cpu(pod, accel)
+  return pod.cpu or (accel == "kvm" and "host" or "max")
+end
+
+--- Fields of the "smp" kind.
+function M:smp(pod)
   local vcpus = pod.vcpus or 1
   local max = pod.max_vcpus or vcpus
   return {cpus = vcpus, sockets = max, cores = 1, threads = 1, maxcpus = max}
 end
 
-function M.memory(pod)
-  local mem = pod.memory or M.default_memory
-  local t = {size = mem .. "M"}
+--- Boot memory in MiB.
+function M:memory_size(pod)
+  return pod.memory or self.default_memory
+end
+
+--- Fields of the "memory" kind.
+function M:memory(pod)
+  local t = {size = self:memory_size(pod) .. "M"}
   if pod.max_memory then
-    t.maxmem = pod.max_memory .. "M"
+    local align = self.memory_align or 1
+    local max = math.ceil(pod.max_memory / align) * align
+    t.maxmem = max .. "M"
     t.slots = pod.memory_slots or 1
   end
   return t
 end
 
--- The kernel command line: console parameter, quiet/debug set, the pod's.
-function M.cmdline(self, pod)
+--- The memory backend the knobs select, as {kind, fields}, or nil. Shared
+--- memory is also needed by vhost-user devices (virtio-fs included).
+function M:memory_backend(ctx, pod)
+  local k = pod.knobs or {}
+  local shared = k.shared_memory or ctx.needs_shared_memory
+  if not (k.hugepages or k.prealloc or shared) then return nil end
+  local size = self:memory_size(pod) .. "M"
+  local f = {id = "mem0", size = size, prealloc = k.prealloc or nil}
+  if k.hugepages then
+    f.mem_path = "/dev/hugepages"
+    f.share = shared or nil
+    return {"memory-backend-file", f}
+  elseif shared then
+    f.share = true
+    return {"memory-backend-memfd", f}
+  end
+  return {"memory-backend-ram", f}
+end
+
+--- Standalone flags.
+function M:flags(pod)
+  local k = pod.knobs or {}
+  return {nodefaults = true, no_user_config = true, nographic = true,
+          no_reboot = (pod.no_reboot or k.no_reboot) or nil, freeze = pod.freeze or nil}
+end
+
+--- The console: a chardev on QEMU's stdio and the legacy serial port.
+function M:console(_, id)
+  return {
+    {"chardev", {backend = "stdio", id = id}},
+    {"serial", {chardev = id}},
+  }
+end
+
+--- The kernel command line: console parameter, quiet/debug set, the pod's.
+function M:cmdline(pod)
   local k = pod.kernel or {}
   local parts = {self.console_param}
   for _, p in ipairs(k.debug and self.kernel_params.debug or self.kernel_params.quiet) do
@@ -36,6 +152,191 @@ function M.cmdline(self, pod)
   end
   if k.params then parts[#parts + 1] = k.params end
   return table.concat(parts, " ")
+end
+
+--- Firmware: a path (bios) or a list of pflash images (code first).
+function M:firmware(_, firmware)
+  if type(firmware) == "string" then return {{"bios", {path = firmware}}} end
+  local d = {}
+  for i, path in ipairs(firmware) do
+    d[#d + 1] = {"pflash", {file = path, unit = i - 1, readonly = i == 1 or nil}}
+  end
+  return d
+end
+
+-- ---- bridges ----------------------------------------------------------
+
+--- Devices for n hotplug bridges (machines[type].bridge says which kind).
+function M:bridges(ctx, n)
+  if n == 0 then return {} end
+  local info = self:machine_info(ctx.pod) or {}
+  local d = {}
+  if info.bridge == "pcie-root-port" then
+    for _ = 1, n do
+      local chassis = ctx:chassis()
+      d[#d + 1] = {"pcie-root-port", {id = ctx:id("rp"), bus = info.root_bus, chassis = chassis,
+                                      slot = chassis}}
+    end
+  elseif info.bridge == "pci-bridge" then
+    for _ = 1, n do
+      d[#d + 1] = {"pci-bridge", {id = ctx:id("pci-bridge"), bus = info.root_bus,
+                                  chassis_nr = ctx:chassis(), shpc = true}}
+    end
+  else
+    self:fail(("pod: bridges: machine %s has no hotplug bridges"):format(ctx.machine))
+  end
+  return d
+end
+
+-- ---- appenders --------------------------------------------------------
+
+--- Adds the transport (and on ccw the next devno) to a virtio device.
+function M:virtio(ctx, fields)
+  fields.transport = ctx.transport
+  if ctx.transport == "ccw" then fields.devno = ctx:devno() end
+  return fields
+end
+
+--- The rootfs image: a read-only virtio-blk.
+function M:append_image(ctx, path)
+  return {{"virtio-blk", self:virtio(ctx, {id = ctx:id("image"), file = path, format = "raw",
+                                           readonly = true})}}
+end
+
+--- A shared directory: 9p (virtio-9p) or virtio-fs (vhost-user-fs on the
+--- virtiofsd socket).
+function M:append_volume(ctx, v)
+  if (v.type or "9p") == "9p" then
+    return {{"virtio-9p", self:virtio(ctx, {id = v.id or ctx:id("fs"), path = v.host_path,
+                                            mount_tag = v.tag, security_model = "none",
+                                            multidevs = "remap", readonly = v.readonly})}}
+  end
+  ctx.needs_shared_memory = true
+  return self:append_vhost_user(ctx, {id = v.id, type = "fs", socket = v.socket, tag = v.tag})
+end
+
+--- The virtio-serial controller the sockets share (added once).
+function M:serial_controller(ctx)
+  if ctx.serial_bus then return {} end
+  ctx.serial_bus = ctx:id("vserial")
+  return {{"virtio-serial", self:virtio(ctx, {id = ctx.serial_bus})}}
+end
+
+--- A virtio-serial port: a socket QEMU listens on (path), or another
+--- chardev backend (backend, path).
+function M:append_socket(ctx, s)
+  local d = self:serial_controller(ctx)
+  local chardev = ctx:id("channel")
+  local backend = s.backend or "socket"
+  local cf = {backend = backend, id = chardev, path = s.path}
+  if backend == "socket" then cf.server, cf.wait = true, false end
+  d[#d + 1] = {"chardev", cf}
+  d[#d + 1] = {"virtserialport", {chardev = chardev, id = s.id or ctx:id("port"), name = s.name,
+                                  bus = ctx.serial_bus .. ".0"}}
+  return d
+end
+
+--- A network endpoint: tap (by name or by open fds), user (slirp) or
+--- vhost-user. More than one queue turns multiqueue on.
+function M:append_endpoint(ctx, e)
+  local id = e.id or ctx:id("net")
+  if e.type == "tap" then
+    local f = {id = id, ifname = e.ifname, mac = e.mac, vhost = e.vhost}
+    local queues = e.queues or 1
+    if e.fds then
+      local t = {}
+      for i, fd in ipairs(e.fds) do t[i] = tostring(fd) end
+      f.fds = table.concat(t, ":")
+      queues = #e.fds
+    else
+      f.script, f.downscript = "no", "no"
+      f.queues = e.queues
+    end
+    self:virtio(ctx, f)
+    if queues > 1 then
+      f.mq = true
+      if ctx.transport == "pci" then f.vectors = 2 * queues + 2 end
+    end
+    return {{"virtio-net-tap", f}}
+  elseif e.type == "user" then
+    return {{"virtio-net-user", self:virtio(ctx, {id = id, mac = e.mac})}}
+  end
+  ctx.needs_shared_memory = true
+  return {{"vhost-user-net", self:virtio(ctx, {id = id, chardev = "chr-" .. id,
+                                               socket = e.socket, mac = e.mac})}}
+end
+
+--- The SCSI controller scsi drives attach to (added once).
+function M:append_scsi_controller(ctx)
+  if ctx.scsi_bus then return {} end
+  ctx.scsi_bus = ctx:id("scsi")
+  return {{"virtio-scsi", self:virtio(ctx, {id = ctx.scsi_bus})}}
+end
+
+--- A disk: virtio-blk, or scsi-hd on the virtio-scsi controller.
+function M:append_drive(ctx, dr)
+  local id = dr.id or ctx:id("drive")
+  if (dr.interface or "virtio") == "virtio" then
+    return {{"virtio-blk", self:virtio(ctx, {id = id, file = dr.file, format = dr.format or "raw",
+                                             readonly = dr.readonly, serial = dr.serial,
+                                             aio = dr.aio})}}
+  end
+  local d = self:append_scsi_controller(ctx)
+  d[#d + 1] = {"scsi-hd", {id = id, file = dr.file, format = dr.format or "raw",
+                           readonly = dr.readonly, serial = dr.serial, aio = dr.aio,
+                           bus = ctx.scsi_bus .. ".0"}}
+  return d
+end
+
+local VHOST_USER_KINDS = {blk = "vhost-user-blk", scsi = "vhost-user-scsi", fs = "vhost-user-fs"}
+
+--- A vhost-user device backed by a daemon on a socket.
+function M:append_vhost_user(ctx, v)
+  ctx.needs_shared_memory = true
+  local id = v.id or ctx:id("vhost-user-" .. v.type)
+  local f = self:virtio(ctx, {chardev = id, socket = v.socket})
+  if v.type == "fs" then f.tag = v.tag end
+  return {{VHOST_USER_KINDS[v.type], f}}
+end
+
+--- A host device passed through with VFIO: vfio-pci by host address; a
+--- mediated device by sysfsdev on ccw (vfio-ccw).
+function M:append_vfio(ctx, v)
+  local id = v.id or ctx:id("vfio")
+  if v.host then return {{"vfio-pci", {id = id, host = v.host}}} end
+  if ctx.transport == "ccw" then
+    return {{"vfio-ccw", {id = id, sysfsdev = v.sysfsdev, devno = ctx:devno()}}}
+  end
+  self:fail("pod: vfio: a sysfsdev device needs the ccw transport; use host = BDF on " ..
+            self.name)
+end
+
+function M:append_vsock(ctx, v)
+  return {{"vhost-vsock", self:virtio(ctx, {id = ctx:id("vsock"), guest_cid = v.cid,
+                                            vhostfd = v.vhostfd})}}
+end
+
+function M:append_rng(ctx, r)
+  if not self.rng then self:fail("pod: rng: " .. self.name .. " has no virtio-rng") end
+  r = type(r) == "table" and r or {}
+  return {{"virtio-rng", self:virtio(ctx, {id = ctx:id("rng"),
+                                           filename = r.filename or "/dev/urandom",
+                                           max_bytes = r.max_bytes, period = r.period})}}
+end
+
+function M:append_balloon(ctx, b)
+  b = type(b) == "table" and b or {}
+  return {{"virtio-balloon", self:virtio(ctx, {id = ctx:id("balloon"),
+                                               deflate_on_oom = b.deflate_on_oom,
+                                               free_page_reporting = b.free_page_reporting})}}
+end
+
+function M:append_iommu(ctx)
+  self:fail(("pod: iommu: not available on %s machine %s"):format(self.name, ctx.machine))
+end
+
+function M:append_pvpanic(ctx)
+  return {{"pvpanic", {id = ctx:id("pvpanic")}}}
 end
 
 return M

@@ -5,6 +5,9 @@
 --   vm.console:expect("login:", 30)
 --   vm:shutdown{timeout = 10}
 --
+-- The pod fields, the device kinds and arch overrides (vc.arch(name) and
+-- policy:extend{...}) are described in docs/pods.md.
+--
 -- Waiting calls (start, execute, wait_event, expect, shutdown, wait,
 -- sleep) must run in a task: the CLI runs the recipe in one; other tools
 -- use vc.spawn(fn) and vc.run().
@@ -66,29 +69,215 @@ end
 
 -- ---- pods -------------------------------------------------------------
 
--- The pod fields and their Lua types.
-local POD_FIELDS = {
-  name = "string", arch = "string", machine = "string", accel = "string",
-  cpu = "string", vcpus = "number", max_vcpus = "number", memory = "number",
-  max_memory = "number", memory_slots = "number", kernel = "table",
-  devices = "table", no_reboot = "boolean", freeze = "boolean",
-}
-local KERNEL_FIELDS = {path = "string", initrd = "string", params = "string", debug = "boolean"}
+-- The pod schema. A field spec: type ("string", "path": a string without
+-- control characters, "integer", "boolean", "record": a table of named
+-- fields, "list": an array of items, "arch": a name or a policy), or a list
+-- of types for a field that takes either; required; values (enum); min and
+-- max (integers); fields (record); items (list).
+local function record(fields, extra)
+  local s = {type = "record", fields = fields}
+  for k, v in pairs(extra or {}) do s[k] = v end
+  return s
+end
+local function list(items) return {type = "list", items = items} end
+local STR, PATH, INT, BOOL = {type = "string"}, {type = "path"}, {type = "integer"},
+                             {type = "boolean"}
+local ID = {type = "string"} -- checked by the kind that carries it
 
-local function check_fields(t, fields, what, level)
-  local names = {}
-  for k in pairs(fields) do names[#names + 1] = k end
+local KERNEL = record{path = {type = "path", required = true}, initrd = PATH, params = STR,
+                      debug = BOOL}
+local VOLUME = record{id = ID, host_path = {type = "path", required = true},
+                      tag = {type = "string", required = true},
+                      type = {type = "string", values = {"9p", "virtio-fs"}},
+                      readonly = BOOL, socket = PATH}
+local SOCKET = record{id = ID, name = {type = "string", required = true}, path = PATH,
+                      backend = {type = "string",
+                                 values = {"socket", "pipe", "file", "pty", "null"}}}
+local ENDPOINT = record{id = ID, type = {type = "string", required = true,
+                                         values = {"tap", "user", "vhost-user"}},
+                        ifname = STR, fds = list{type = "integer", min = 0}, mac = STR,
+                        queues = {type = "integer", min = 1}, vhost = BOOL, socket = PATH}
+local DRIVE = record{id = ID, file = {type = "path", required = true},
+                     format = {type = "string", values = {"raw", "qcow2"}}, readonly = BOOL,
+                     serial = STR, aio = {type = "string", values = {"threads", "native",
+                                                                      "io_uring"}},
+                     interface = {type = "string", values = {"virtio", "scsi"}}}
+local VHOST_USER = record{id = ID, type = {type = "string", required = true,
+                                           values = {"blk", "scsi", "fs"}},
+                          socket = {type = "path", required = true}, tag = STR}
+local VFIO = record{id = ID, host = STR, sysfsdev = PATH}
+local VSOCK = record{cid = {type = "integer", required = true, min = 3, max = 4294967295},
+                     vhostfd = {type = "integer", min = 3}}
+local RNG = record({filename = PATH, max_bytes = {type = "integer", min = 1},
+                    period = {type = "integer", min = 1}}, {type = {"boolean", "record"}})
+local BALLOON = record({deflate_on_oom = BOOL, free_page_reporting = BOOL},
+                       {type = {"boolean", "record"}})
+local KNOBS = record{hugepages = BOOL, prealloc = BOOL, shared_memory = BOOL, mlock = BOOL,
+                     no_reboot = BOOL}
+
+local POD = record{
+  name = STR, uuid = STR, arch = {type = "arch"}, machine = STR,
+  accel = {type = "string", values = {"kvm", "tcg"}}, cpu = STR,
+  vcpus = {type = "integer", min = 1}, max_vcpus = {type = "integer", min = 1},
+  memory = {type = "integer", min = 1}, max_memory = {type = "integer", min = 1},
+  memory_slots = {type = "integer", min = 1, max = 256}, kernel = KERNEL,
+  firmware = {type = {"path", "list"}, items = PATH}, image = PATH,
+  volumes = list(VOLUME), sockets = list(SOCKET), endpoints = list(ENDPOINT),
+  drives = list(DRIVE), vhost_user = list(VHOST_USER), vfio = list(VFIO), vsock = VSOCK,
+  rng = RNG, balloon = BALLOON, iommu = BOOL, pvpanic = BOOL,
+  bridges = {type = "integer", min = 0, max = 30}, knobs = KNOBS,
+  devices = {type = "list", items = {type = "any"}}, extra_args = list(STR),
+  no_reboot = BOOL, freeze = BOOL,
+}
+
+local PHRASES = {string = "a string", path = "a path (string)", integer = "an integer",
+                 boolean = "a boolean", record = "a table", list = "a list",
+                 arch = "an arch name or a policy from vclaunch.arch()", any = "a value"}
+
+local function is_policy(v)
+  return type(v) == "table" and type(v.binary) == "string" and type(v.machines) == "table" and
+         type(v.new_ctx) == "function"
+end
+
+local function matches_type(v, t)
+  if t == "string" or t == "path" then return type(v) == "string"
+  elseif t == "integer" then return math.type(v) == "integer"
+  elseif t == "boolean" then return type(v) == "boolean"
+  elseif t == "record" or t == "list" then return type(v) == "table" and not is_policy(v)
+  elseif t == "arch" then return type(v) == "string" or is_policy(v)
+  end
+  return true
+end
+
+local function got(v)
+  if type(v) == "number" then return tostring(v) end
+  return "a " .. type(v)
+end
+
+local check_value
+
+-- Checks the table t against a record spec; where names it ("pod.kernel").
+local function check_record(t, spec, where)
+  local names, keys = {}, {}
+  for k in pairs(spec.fields) do names[#names + 1] = k end
   table.sort(names)
-  for k, v in pairs(t) do
-    if type(k) ~= "string" or not fields[k] then
-      fail("recipe", what .. ": unknown field '" .. tostring(k) .. "'" ..
-           suggest(tostring(k), names), level + 1)
-    end
-    if type(v) ~= fields[k] then
-      fail("recipe", what .. ": field '" .. k .. "' must be a " .. fields[k] ..
-           ", got a " .. type(v), level + 1)
+  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    if not spec.fields[k] then
+      error(where .. ": unknown field '" .. k .. "'" .. suggest(k, names), 0)
     end
   end
+  for _, k in ipairs(names) do
+    local f = spec.fields[k]
+    if t[k] == nil then
+      if f.required then error(where .. ": missing required field '" .. k .. "'", 0) end
+    else
+      check_value(t[k], f, where, k)
+    end
+  end
+end
+
+-- Checks one value v against spec f: field name of where ("pod", "vcpus"),
+-- or, with name nil, the list item where ("pod.firmware[2]").
+function check_value(v, f, where, name)
+  local label = name and (where .. ": field '" .. name .. "'") or where
+  local path = name and (where == "pod" and ("pod." .. name) or (where .. "." .. name)) or where
+  local types = type(f.type) == "table" and f.type or {f.type}
+  local t
+  for _, ty in ipairs(types) do
+    if matches_type(v, ty) then t = ty break end
+  end
+  if not t then
+    if types[1] == "integer" and type(v) == "number" then
+      error(("%s must be an integer, got %s"):format(label, v), 0)
+    end
+    local phrases = {}
+    for i, ty in ipairs(types) do phrases[i] = PHRASES[ty] end
+    local what = types[1] == "integer" and "a number" or table.concat(phrases, " or ")
+    error(("%s must be %s, got %s"):format(label, what, got(v)), 0)
+  end
+  if t == "path" then
+    local c = v:match("%c")
+    if c then error(("%s: holds a control character (0x%02x)"):format(label, c:byte()), 0) end
+  end
+  if f.values then
+    local ok = false
+    for _, e in ipairs(f.values) do ok = ok or e == v end
+    if not ok then
+      error(("%s: %q is not one of: %s"):format(label, v, table.concat(f.values, ", ")), 0)
+    end
+  end
+  if t == "integer" then
+    if f.max and (v < (f.min or v) or v > f.max) then
+      error(("%s: %d is out of range (%d to %d)"):format(label, v, f.min or 0, f.max), 0)
+    elseif f.min and v < f.min then
+      error(("%s: %d is below %d"):format(label, v, f.min), 0)
+    end
+  end
+  if t == "record" and f.fields then
+    check_record(v, f, path)
+  elseif t == "list" then
+    local n, bad = #v, nil
+    for k in pairs(v) do
+      if math.type(k) ~= "integer" or k < 1 or k > n then
+        if bad == nil or tostring(k) < tostring(bad) then bad = k end
+      end
+    end
+    if bad ~= nil then
+      error(("%s must be a list (keys 1..n), has key %s"):format(label, tostring(bad)), 0)
+    end
+    for i, item in ipairs(v) do
+      local at = ("%s[%d]"):format(path, i)
+      if f.items.type == "record" then
+        if type(item) ~= "table" then
+          error(("%s must be a table, got %s"):format(at, got(item)), 0)
+        end
+        check_record(item, f.items, at)
+      else
+        check_value(item, f.items, at, nil)
+      end
+    end
+  end
+end
+
+-- Options vclaunch sets itself: an extra_args entry may not repeat them.
+local OWN_OPTIONS = {
+  ["-m"] = "pod.memory", ["-smp"] = "pod.vcpus", ["-machine"] = "pod.machine",
+  ["-M"] = "pod.machine", ["-accel"] = "pod.accel", ["-enable-kvm"] = "pod.accel",
+  ["-cpu"] = "pod.cpu", ["-name"] = "pod.name",
+  ["-uuid"] = "pod.uuid", ["-kernel"] = "pod.kernel", ["-initrd"] = "pod.kernel",
+  ["-append"] = "pod.kernel", ["-bios"] = "pod.firmware", ["-qmp"] = "vclaunch's QMP monitor",
+  ["-qmp-pretty"] = "vclaunch's QMP monitor", ["-mon"] = "vclaunch's QMP monitor",
+  ["-monitor"] = "vclaunch's QMP monitor", ["-pidfile"] = "vclaunch's pidfile",
+  ["-daemonize"] = "vclaunch's process supervision",
+  ["-nodefaults"] = "vclaunch's flags", ["-no-user-config"] = "vclaunch's flags",
+  ["-nographic"] = "vclaunch's flags", ["-display"] = "vclaunch's flags (-nographic)",
+  ["-no-reboot"] = "pod.knobs.no_reboot", ["-S"] = "pod.freeze",
+}
+
+local KNOWN_ARCHES = {"amd64", "arm64", "ppc64le", "s390x"}
+
+local function load_arch(name)
+  if name == "base" or not name:match("^[%w_]+$") then return nil end
+  local ok, arch = pcall(require, "vclaunch.arch." .. name)
+  if ok and is_policy(arch) then return arch end
+  return nil
+end
+
+--- The policy of an architecture ("amd64", ...): a table whose methods
+--- build the command line. policy:extend{...} returns a new policy with
+--- fields and methods replaced, for vclaunch.pod{arch = policy}.
+function M.arch(name)
+  if type(name) ~= "string" then
+    fail("usage", "vclaunch.arch: expected an arch name, got " .. got(name), 1)
+  end
+  local arch = load_arch(name)
+  if not arch then
+    fail("recipe", "vclaunch.arch: unknown arch '" .. name .. "'" ..
+         suggest(name, KNOWN_ARCHES), 1)
+  end
+  return arch
 end
 
 local function kvm_usable()
@@ -100,41 +289,111 @@ end
 local Pod = {}
 Pod.__index = Pod
 
---- Validates a pod table and returns a Pod.
----@param t table
-function M.pod(t)
-  if type(t) ~= "table" then fail("usage", "vclaunch.pod: expected a table", 1) end
-  check_fields(t, POD_FIELDS, "pod", 2)
-  if t.kernel then check_fields(t.kernel, KERNEL_FIELDS, "pod.kernel", 2) end
-  local ok, arch = pcall(require, "vclaunch.arch." .. (t.arch or "amd64"))
-  if not ok then fail("recipe", "pod: unknown arch '" .. tostring(t.arch) .. "'", 1) end
+-- Checks the pod table against the schema and the arch; raises a string.
+local function validate(t)
+  check_record(t, POD, "pod")
+  local arch = t.arch or "amd64"
+  if type(arch) == "string" then
+    local a = load_arch(arch)
+    if not a then error("pod: unknown arch '" .. arch .. "'" .. suggest(arch, KNOWN_ARCHES), 0) end
+    arch = a
+  end
   local name = t.name or "vm"
   local okid, err = pcall(core.check_id, name, "pod name")
-  if not okid then fail("recipe", (tostring(err):gsub("^[^:]+:%d+: ", ""))) end
+  if not okid then error((tostring(err):gsub("^[^:]+:%d+: ", "")), 0) end
   local machine = t.machine or arch.default_machine
   if not arch.machines[machine] then
     local names = {}
     for k in pairs(arch.machines) do names[#names + 1] = k end
     table.sort(names)
-    fail("recipe", "pod: machine '" .. machine .. "' is not one of " .. arch.name .. "'s: " ..
-         table.concat(names, ", "), 1)
+    error("pod: machine '" .. machine .. "' is not one of " .. arch.name .. "'s: " ..
+          table.concat(names, ", "), 0)
   end
   local vcpus, max = t.vcpus or 1, t.max_vcpus or t.vcpus or 1
   if vcpus > max then
-    fail("recipe", ("pod: vcpus (%d) is above max_vcpus (%d)"):format(vcpus, max), 1)
+    error(("pod: vcpus (%d) is above max_vcpus (%d)"):format(vcpus, max), 0)
   end
   if max > arch.max_vcpus then
-    fail("recipe", ("pod: max_vcpus (%d) is above %s's limit (%d)"):format(max, arch.name,
-         arch.max_vcpus), 1)
+    error(("pod: %s (%d) is above %s's limit (%d)"):format(t.max_vcpus and "max_vcpus" or "vcpus",
+          max, arch.name, arch.max_vcpus), 0)
   end
   if t.max_memory and t.max_memory < (t.memory or arch.default_memory) then
-    fail("recipe", "pod: max_memory is below memory", 1)
+    error("pod: max_memory is below memory", 0)
   end
-  local pod = setmetatable({spec = t, arch = arch, name = name, machine = machine}, Pod)
+  if t.memory_slots and not t.max_memory then
+    error("pod: memory_slots needs max_memory", 0)
+  end
+  local caps = arch.capabilities or {}
+  if t.volumes and #t.volumes > 0 and caps.fs_sharing == false then
+    error("pod: volumes: " .. arch.name .. " has no file system sharing", 0)
+  end
+  if t.max_memory and caps.memory_hotplug == false then
+    error("pod: max_memory: " .. arch.name .. " has no memory hotplug", 0)
+  end
+  for i, e in ipairs(t.endpoints or {}) do
+    if e.queues and e.queues > 1 and caps.multiqueue == false then
+      error(("pod.endpoints[%d]: queues: %s has no multiqueue"):format(i, arch.name), 0)
+    end
+    if e.type == "tap" and (e.ifname == nil) == (e.fds == nil) then
+      error(("pod.endpoints[%d]: a tap needs exactly one of ifname and fds"):format(i), 0)
+    end
+    if e.type == "vhost-user" and not e.socket then
+      error(("pod.endpoints[%d]: missing required field 'socket' (vhost-user)"):format(i), 0)
+    end
+  end
+  for i, v in ipairs(t.volumes or {}) do
+    if v.type == "virtio-fs" and not v.socket then
+      error(("pod.volumes[%d]: missing required field 'socket' (virtio-fs)"):format(i), 0)
+    end
+  end
+  for i, v in ipairs(t.vhost_user or {}) do
+    if v.type == "fs" and not v.tag then
+      error(("pod.vhost_user[%d]: missing required field 'tag' (fs)"):format(i), 0)
+    end
+  end
+  for i, v in ipairs(t.vfio or {}) do
+    if (v.host == nil) == (v.sysfsdev == nil) then
+      error(("pod.vfio[%d]: needs exactly one of host and sysfsdev"):format(i), 0)
+    end
+  end
+  for i, d in ipairs(t.devices or {}) do
+    if type(d) ~= "table" or type(d[1]) ~= "string" or type(d[2]) ~= "table" then
+      error(("pod.devices[%d]: expected {kind, {fields}}"):format(i), 0)
+    end
+  end
+  for i, a in ipairs(t.extra_args or {}) do
+    local flag = a:gsub("^%-%-", "-")
+    if OWN_OPTIONS[flag] then
+      error(("pod.extra_args[%d]: '%s' conflicts with what vclaunch sets: %s"):format(i, a,
+            OWN_OPTIONS[flag]), 0)
+    end
+  end
+  -- What the policy sees: the pod's fields with the machine filled in.
+  local view = {}
+  for k, v in pairs(t) do view[k] = v end
+  view.machine, view.name, view.arch = machine, name, arch.name
+  return arch, view
+end
+
+--- Validates a pod table and returns a Pod.
+---@param t table
+function M.pod(t)
+  if type(t) ~= "table" then fail("usage", "vclaunch.pod: expected a table", 1) end
+  local ok, arch, view = pcall(validate, t)
+  if not ok then
+    local e = arch
+    if type(e) == "table" then fail(e.kind or "recipe", e.message or tostring(e), 1) end
+    fail("recipe", tostring(e), 1)
+  end
+  local pod = setmetatable({spec = view, arch = arch, name = view.name,
+                            machine = view.machine}, Pod)
   -- Build once now so that every device error points at the pod() call.
   local okargv, e = pcall(pod.argv, pod)
   if not okargv then
-    fail(type(e) == "table" and e.kind or "recipe", (tostring(e):gsub("^[^:]+:%d+: ", "")))
+    if type(e) == "table" then
+      fail(e.kind or "recipe", (tostring(e.message or e):gsub("^[^:]+:%d+: ", "")), 1)
+    end
+    fail("recipe", (tostring(e):gsub("^[^:]+:%d+: ", "")), 1)
   end
   return pod
 end
@@ -143,44 +402,134 @@ function Pod:accel()
   return self.spec.accel or M.options.accel or (kvm_usable() and "kvm" or "tcg")
 end
 
--- The device list: {kind, fields} pairs, in command-line order.
-function Pod:devices(extra)
+local function add(d, origins, list, origin)
+  for _, dev in ipairs(list or {}) do
+    d[#d + 1] = dev
+    origins[#d] = origin
+  end
+end
+
+-- The device list: {kind, fields} pairs, in command-line order, and where
+-- each comes from ("pod.drives[2]", "vclaunch").
+function Pod:_build(extra)
   local t, arch = self.spec, self.arch
   local accel = self:accel()
-  local d = {
-    {"name", {name = self.name}},
-    {"machine", {type = self.machine, accel = accel}},
-    {"cpu", {model = arch.cpu(t, accel)}},
-    {"smp", arch.smp(t)},
-    {"memory", arch.memory(t)},
-    {"flags", {nodefaults = true, no_user_config = true, nographic = true,
-               no_reboot = t.no_reboot, freeze = t.freeze}},
-  }
-  for _, dev in ipairs(arch.console("console")) do d[#d + 1] = dev end
-  if t.kernel then
-    d[#d + 1] = {"kernel", {path = t.kernel.path, initrd = t.kernel.initrd,
-                            append = arch:cmdline(t)}}
+  local ctx = arch:new_ctx(t)
+  -- The pod's devices first: they tell whether memory must be shared.
+  local devs, dorigins = {}, {}
+  local function each(field, fn)
+    for i, item in ipairs(t[field] or {}) do
+      add(devs, dorigins, fn(arch, ctx, item), ("pod.%s[%d]"):format(field, i))
+    end
   end
-  for _, dev in ipairs(t.devices or {}) do d[#d + 1] = dev end
-  for _, dev in ipairs(extra or {}) do d[#d + 1] = dev end
-  return d
+  -- The IOMMU first: PCI devices created before it would bypass it.
+  if t.iommu then add(devs, dorigins, arch:append_iommu(ctx), "pod.iommu") end
+  if t.image then add(devs, dorigins, arch:append_image(ctx, t.image), "pod.image") end
+  each("volumes", arch.append_volume)
+  each("sockets", arch.append_socket)
+  each("endpoints", arch.append_endpoint)
+  each("drives", arch.append_drive)
+  each("vhost_user", arch.append_vhost_user)
+  each("vfio", arch.append_vfio)
+  if t.vsock then add(devs, dorigins, arch:append_vsock(ctx, t.vsock), "pod.vsock") end
+  if t.rng then add(devs, dorigins, arch:append_rng(ctx, t.rng), "pod.rng") end
+  if t.balloon then add(devs, dorigins, arch:append_balloon(ctx, t.balloon), "pod.balloon") end
+  if t.pvpanic then add(devs, dorigins, arch:append_pvpanic(ctx), "pod.pvpanic") end
+  if t.bridges and t.bridges > 0 then
+    add(devs, dorigins, arch:bridges(ctx, t.bridges), "pod.bridges")
+  end
+
+  local d, origins = {}, {}
+  local machine = arch:machine(t, accel)
+  local backend = arch:memory_backend(ctx, t)
+  if backend then machine.memory_backend = backend[2].id end
+  add(d, origins, {{"name", {name = self.name}}}, "pod.name")
+  if t.uuid then add(d, origins, {{"uuid", {uuid = t.uuid}}}, "pod.uuid") end
+  add(d, origins, {{"machine", machine}}, "pod.machine")
+  add(d, origins, {{"cpu", {model = arch:cpu(t, accel)}}}, "pod.cpu")
+  add(d, origins, {{"smp", arch:smp(t)}}, "pod.vcpus")
+  add(d, origins, {{"memory", arch:memory(t)}}, "pod.memory")
+  if backend then add(d, origins, {backend}, "pod.knobs") end
+  if t.knobs and t.knobs.mlock then
+    add(d, origins, {{"overcommit", {mem_lock = true}}}, "pod.knobs.mlock")
+  end
+  add(d, origins, {{"flags", arch:flags(t)}}, "vclaunch")
+  if t.firmware then add(d, origins, arch:firmware(ctx, t.firmware), "pod.firmware") end
+  add(d, origins, arch:console(ctx, "console"), "the console")
+  if t.kernel then
+    add(d, origins, {{"kernel", {path = t.kernel.path, initrd = t.kernel.initrd,
+                                 append = arch:cmdline(t)}}}, "pod.kernel")
+  end
+  add(d, origins, devs, nil)
+  for i = 1, #devs do origins[#d - #devs + i] = dorigins[i] end
+  for i, dev in ipairs(t.devices or {}) do
+    add(d, origins, {dev}, ("pod.devices[%d]"):format(i))
+  end
+  add(d, origins, extra, "vclaunch")
+  return d, origins
+end
+
+function Pod:devices(extra)
+  return (self:_build(extra))
+end
+
+-- Ids vclaunch gives its own devices when it starts a pod.
+local RESERVED_IDS = {qmp = "chardev (vclaunch's QMP monitor)"}
+
+-- Fields that name the device (or an object it creates): ids must differ.
+local function ids_of(kind, fields)
+  local own_chardev = kind:match("^vhost%-user%-") ~= nil
+  local out = {}
+  for k, v in pairs(fields) do
+    if type(k) == "string" and type(v) == "string" and
+       (k == "id" or k:match("_id$") or (own_chardev and k == "chardev")) then
+      out[#out + 1] = v
+    end
+  end
+  table.sort(out)
+  return out
 end
 
 --- The QEMU argv as a Lua array. extra: more {kind, fields} devices.
 function Pod:argv(extra)
   local argv = {self.arch.binary}
-  for i, dev in ipairs(self:devices(extra)) do
+  local devs, origins = self:_build(extra)
+  local seen = {}
+  for id, what in pairs(RESERVED_IDS) do seen[id] = what end
+  for i, dev in ipairs(devs) do
     if type(dev) ~= "table" or type(dev[1]) ~= "string" or type(dev[2]) ~= "table" then
       error(core.error("recipe", ("devices[%d]: expected {kind, {fields}}"):format(i)), 0)
     end
     local args = core.emit(dev[1], dev[2])
+    for _, id in ipairs(ids_of(dev[1], dev[2])) do
+      local where = ("%s (%s)"):format(dev[1], origins[i] or "vclaunch")
+      if seen[id] == RESERVED_IDS[id] and origins[i] == "vclaunch" then
+        seen[id] = nil -- vclaunch's own device, where the id was kept for it
+      end
+      if seen[id] then
+        error(core.error("recipe", ("pod: duplicate id '%s': %s and %s"):format(id, seen[id],
+              where)), 0)
+      end
+      seen[id] = where
+    end
     table.move(args, 1, #args, #argv + 1, argv)
+  end
+  for i, a in ipairs(self.spec.extra_args or {}) do
+    for id in a:gmatch("%f[%w]id=([^,]+)") do
+      if seen[id] then
+        error(core.error("recipe", ("pod.extra_args[%d]: id '%s' is already used by %s"):format(
+              i, id, seen[id])), 0)
+      end
+    end
+    argv[#argv + 1] = a
   end
   return argv
 end
 
-function Pod:start()
-  return M.start(self)
+--- Starts the pod: see vclaunch.start. opts: timeout (QMP, seconds),
+--- freeze (start with the vCPUs stopped, as if pod.freeze were set).
+function Pod:start(opts)
+  return M.start(self, opts)
 end
 
 -- ---- the console --------------------------------------------------------
@@ -256,11 +605,13 @@ function M.start(pod, opts)
   local ok, vm = pcall(function()
     local qmp_path = core.socket_path(dir, "qmp.sock")
     local listener = core.listen(qmp_path)
-    local argv = pod:argv{
+    local extra = {
       {"chardev", {backend = "socket", id = "qmp", fd = 3, server = true, wait = false}},
       {"mon", {chardev = "qmp"}},
       {"pidfile", {path = dir .. "/pid"}},
     }
+    if opts.freeze and not pod.spec.freeze then extra[#extra + 1] = {"flags", {freeze = true}} end
+    local argv = pod:argv(extra)
     local vm = setmetatable({pod = pod, dir = dir, argv = argv, handlers = {},
                              events = {}, event_cond = core.cond(), exit_cond = core.cond(),
                              console = new_console(dir .. "/console.log")}, VM)

@@ -75,11 +75,11 @@ return pod
       {"vcpus = 4, max_vcpus = 2", "pod: vcpus (4) is above max_vcpus (2)"},
       {"max_vcpus = 999", "pod: max_vcpus (999) is above amd64's limit (240)"},
       {"memory = 512, max_memory = 256", "pod: max_memory is below memory"},
-      {"machine = 'pc99'", "pod: machine 'pc99' is not one of amd64's: microvm, q35"},
+      {"machine = 'pc99'", "pod: machine 'pc99' is not one of amd64's: microvm, pc, q35"},
       {"name = '1vm'", "pod name '1vm' must start with a letter"},
       {"vcpus = '2'", "pod: field 'vcpus' must be a number, got a string"},
       {"kernel = {path = '/k', parms = 'x'}", "pod.kernel: unknown field 'parms' (did you mean 'params'?)"},
-      {"kernel = {path = '/k\\n'}", "kernel: field 'path': holds a control character (0x0a)"},
+      {"kernel = {path = '/k\\n'}", "pod.kernel: field 'path': holds a control character (0x0a)"},
       {"devices = {{'chardev', {backend = 'tcp'}}}",
        "chardev: field 'backend': \"tcp\" is not one of: socket, pipe, file, pty, null, stdio"},
       {"devices = {{'vhost-vsock', {guest_cid = 2}}}",
@@ -91,6 +91,35 @@ return pod
       eq(code, 1, c[1])
       eq(err, "vclaunch: " .. path .. ":1: " .. c[2], c[1])
     end
+  end)
+
+  it("prints the kitchen-sink example with --dry-run", function()
+    local root = os.getenv("VC_SOURCE_DIR") or "."
+    local dir = os.tmpname()
+    os.remove(dir)
+    eq(core.process{argv = {"mkdir", dir}}:wait().code, 0)
+    local code, out, err = run{"--dry-run=json", "--accel", "tcg",
+                               root .. "/examples/kitchen-sink.lua", "/guest", dir}
+    for _, f in ipairs{"rootfs", "data", "scsi"} do
+      os.remove(dir .. "/kitchen-sink-" .. f .. ".raw")
+    end
+    os.remove(dir)
+    eq(code, 0, err)
+    eq(out:find('["qemu-system-x86_64","-name","kitchen-sink","-uuid",', 1, true), 1, out)
+    eq(out:find('"-device","intel-iommu,id=iommu0"', 1, true) ~= nil, true, out)
+    local tail = '"-object","iothread,id=io0","-device","virtio-keyboard-pci,id=kbd0"]'
+    eq(out:sub(-#tail), tail, out)
+  end)
+
+  it("refuses a raw argument that repeats one vclaunch sets", function()
+    local code, _, err, path = run({"--dry-run", "RECIPE"}, [[
+local vc = require "vclaunch"
+local pod = vc.pod{name = "x", extra_args = {"-smp", "4"}}
+return pod
+]])
+    eq(code, 1)
+    eq(err, "vclaunch: " .. path .. ":2: pod.extra_args[1]: '-smp' conflicts with what " ..
+            "vclaunch sets: pod.vcpus")
   end)
 
   it("passes recipe arguments in arg and ...", function()

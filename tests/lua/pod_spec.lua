@@ -1,0 +1,251 @@
+-- vclaunch.pod: invalid pods and devices are refused with a message that
+-- names the field (expected messages written by hand); vclaunch.arch and
+-- policy overrides with extend.
+local vc = require "vclaunch"
+
+vc.options.accel = "tcg"
+
+-- The error of vc.pod(t), raised at this file's line: returns the message
+-- without the "file:line: " prefix, after checking that prefix.
+local function pod_error(t)
+  local ok, e = pcall(function()
+    local p = vc.pod(t) -- not a tail call: the frame names this file
+    return p
+  end)
+  if ok then error("expected an error, got a pod", 2) end
+  eq(type(e), "table", "error object")
+  eq(e.kind, "recipe", "error kind")
+  local where, msg = e.message:match("^(.-pod_spec%.lua:%d+): (.*)$")
+  if not where then error("no file:line prefix in: " .. e.message, 2) end
+  return msg
+end
+
+-- {pod fields, exact message} pairs.
+local EXACT = {
+  {{vcpuz = 2}, "pod: unknown field 'vcpuz' (did you mean 'vcpus'?)"},
+  {{memroy = 256}, "pod: unknown field 'memroy' (did you mean 'memory'?)"},
+  {{zzzzzzzz = 1}, "pod: unknown field 'zzzzzzzz'"},
+  {{vcpus = "2"}, "pod: field 'vcpus' must be a number, got a string"},
+  {{vcpus = 1.5}, "pod: field 'vcpus' must be an integer, got 1.5"},
+  {{vcpus = 0}, "pod: field 'vcpus': 0 is below 1"},
+  {{iommu = "yes"}, "pod: field 'iommu' must be a boolean, got a string"},
+  {{kernel = "vmlinuz"}, "pod: field 'kernel' must be a table, got a string"},
+  {{kernel = {initrd = "/i"}}, "pod.kernel: missing required field 'path'"},
+  {{kernel = {path = "/k", parms = "x"}},
+   "pod.kernel: unknown field 'parms' (did you mean 'params'?)"},
+  {{kernel = {path = "/k\n"}}, "pod.kernel: field 'path': holds a control character (0x0a)"},
+  {{image = "/a\nb"}, "pod: field 'image': holds a control character (0x0a)"},
+  {{firmware = {"/code.fd", "/vars\n.fd"}},
+   "pod.firmware[2]: holds a control character (0x0a)"},
+  {{firmware = {"/code.fd", 1}}, "pod.firmware[2] must be a path (string), got 1"},
+  {{accel = "xen"}, "pod: field 'accel': \"xen\" is not one of: kvm, tcg"},
+  {{volumes = {{host_path = "/x\n", tag = "t"}}},
+   "pod.volumes[1]: field 'host_path': holds a control character (0x0a)"},
+  {{volumes = {{host_path = "/x", tag = "t", type = "nfs"}}},
+   "pod.volumes[1]: field 'type': \"nfs\" is not one of: 9p, virtio-fs"},
+  {{volumes = {{host_path = "/x"}}}, "pod.volumes[1]: missing required field 'tag'"},
+  {{volumes = {{host_path = "/x", tga = "t"}}},
+   "pod.volumes[1]: unknown field 'tga' (did you mean 'tag'?)"},
+  {{volumes = {"/x"}}, "pod.volumes[1] must be a table, got a string"},
+  {{volumes = {tag = "t"}}, "pod: field 'volumes' must be a list (keys 1..n), has key tag"},
+  {{volumes = {{type = "virtio-fs", host_path = "/x", tag = "t"}}},
+   "pod.volumes[1]: missing required field 'socket' (virtio-fs)"},
+  {{endpoints = {{type = "slirp"}}},
+   "pod.endpoints[1]: field 'type': \"slirp\" is not one of: tap, user, vhost-user"},
+  {{endpoints = {{mac = "52:54:00:00:00:01"}}}, "pod.endpoints[1]: missing required field 'type'"},
+  {{endpoints = {{type = "tap"}}}, "pod.endpoints[1]: a tap needs exactly one of ifname and fds"},
+  {{endpoints = {{type = "tap", ifname = "tap0", fds = {3}}}},
+   "pod.endpoints[1]: a tap needs exactly one of ifname and fds"},
+  {{endpoints = {{type = "vhost-user"}}},
+   "pod.endpoints[1]: missing required field 'socket' (vhost-user)"},
+  {{endpoints = {{type = "tap", fds = {3, "4"}}}},
+   "pod.endpoints[1].fds[2] must be a number, got a string"},
+  {{drives = {{file = "/d", interface = "ide"}}},
+   "pod.drives[1]: field 'interface': \"ide\" is not one of: virtio, scsi"},
+  {{drives = {{file = "/d", format = "vmdk"}}},
+   "pod.drives[1]: field 'format': \"vmdk\" is not one of: raw, qcow2"},
+  {{drives = {{format = "raw"}}}, "pod.drives[1]: missing required field 'file'"},
+  {{drives = {{file = "/a", id = "d"}, {file = "/b", id = "d"}}},
+   "pod: duplicate id 'd': virtio-blk (pod.drives[1]) and virtio-blk (pod.drives[2])"},
+  {{devices = {{"iothread", {id = "console"}}}},
+   "pod: duplicate id 'console': chardev (the console) and iothread (pod.devices[1])"},
+  {{devices = {{"iothread", {id = "qmp"}}}},
+   "pod: duplicate id 'qmp': chardev (vclaunch's QMP monitor) and iothread (pod.devices[1])"},
+  {{vsock = {cid = 2}}, "pod.vsock: field 'cid': 2 is out of range (3 to 4294967295)"},
+  {{vsock = {cid = 4294967296}},
+   "pod.vsock: field 'cid': 4294967296 is out of range (3 to 4294967295)"},
+  {{vsock = {}}, "pod.vsock: missing required field 'cid'"},
+  {{memory = 512, max_memory = 256}, "pod: max_memory is below memory"},
+  {{max_memory = 256}, "pod: max_memory is below memory"},
+  {{memory_slots = 2}, "pod: memory_slots needs max_memory"},
+  {{machine = "microvm", max_memory = 1024},
+   "pod: max_memory: machine microvm has no memory hotplug"},
+  {{vcpus = 4, max_vcpus = 2}, "pod: vcpus (4) is above max_vcpus (2)"},
+  {{vcpus = 241}, "pod: vcpus (241) is above amd64's limit (240)"},
+  {{max_vcpus = 999}, "pod: max_vcpus (999) is above amd64's limit (240)"},
+  {{extra_args = {"-m", "1G"}},
+   "pod.extra_args[1]: '-m' conflicts with what vclaunch sets: pod.memory"},
+  {{extra_args = {"-device", "virtio-rng-pci", "--machine", "pc"}},
+   "pod.extra_args[3]: '--machine' conflicts with what vclaunch sets: pod.machine"},
+  {{extra_args = {"-qmp", "unix:/x,server=on"}},
+   "pod.extra_args[1]: '-qmp' conflicts with what vclaunch sets: vclaunch's QMP monitor"},
+  {{extra_args = {"-pidfile", "/x"}},
+   "pod.extra_args[1]: '-pidfile' conflicts with what vclaunch sets: vclaunch's pidfile"},
+  {{extra_args = {"-S"}}, "pod.extra_args[1]: '-S' conflicts with what vclaunch sets: pod.freeze"},
+  {{extra_args = {"-nodefaults"}},
+   "pod.extra_args[1]: '-nodefaults' conflicts with what vclaunch sets: vclaunch's flags"},
+  {{extra_args = {"-chardev", "socket,id=qmp,path=/x"}},
+   "pod.extra_args[2]: id 'qmp' is already used by chardev (vclaunch's QMP monitor)"},
+  {{extra_args = {"-chardev", "null,id=console"}},
+   "pod.extra_args[2]: id 'console' is already used by chardev (the console)"},
+  {{extra_args = {1}}, "pod.extra_args[1] must be a string, got 1"},
+  {{arch = "sparc"}, "pod: unknown arch 'sparc'"},
+  {{arch = "amd46"}, "pod: unknown arch 'amd46' (did you mean 'amd64'?)"},
+  {{arch = "base"}, "pod: unknown arch 'base'"},
+  {{arch = 42},
+   "pod: field 'arch' must be an arch name or a policy from vclaunch.arch(), got 42"},
+  {{arch = {binary = "qemu"}},
+   "pod: field 'arch' must be an arch name or a policy from vclaunch.arch(), got a table"},
+  {{machine = "pc99"}, "pod: machine 'pc99' is not one of amd64's: microvm, pc, q35"},
+  {{rng = "yes"}, "pod: field 'rng' must be a boolean or a table, got a string"},
+  {{rng = {max_bytes = 0}}, "pod.rng: field 'max_bytes': 0 is below 1"},
+  {{balloon = {deflate_on_om = true}},
+   "pod.balloon: unknown field 'deflate_on_om' (did you mean 'deflate_on_oom'?)"},
+  {{knobs = {hugepage = true}}, "pod.knobs: unknown field 'hugepage' (did you mean 'hugepages'?)"},
+  {{devices = {{"virtio-blc", {}}}},
+   "unknown device kind 'virtio-blc' (did you mean 'virtio-blk'?)"},
+  {{devices = {{"rtc", {bse = "utc"}}}}, "rtc: unknown field 'bse' (did you mean 'base'?)"},
+  {{devices = {"rtc"}}, "pod.devices[1]: expected {kind, {fields}}"},
+  {{devices = {{"chardev", {backend = "tcp"}}}},
+   "chardev: field 'backend': \"tcp\" is not one of: socket, pipe, file, pty, null, stdio"},
+  {{vfio = {{}}}, "pod.vfio[1]: needs exactly one of host and sysfsdev"},
+  {{vfio = {{sysfsdev = "/sys/bus/mdev/devices/x"}}},
+   "pod: vfio: a sysfsdev device needs the ccw transport; use host = BDF on amd64"},
+  {{vhost_user = {{type = "fs", socket = "/s"}}},
+   "pod.vhost_user[1]: missing required field 'tag' (fs)"},
+  {{vhost_user = {{type = "net", socket = "/s"}}},
+   "pod.vhost_user[1]: field 'type': \"net\" is not one of: blk, scsi, fs"},
+  {{bridges = 31}, "pod: field 'bridges': 31 is out of range (0 to 30)"},
+  {{machine = "microvm", bridges = 1}, "pod: bridges: machine microvm has no hotplug bridges"},
+  {{machine = "pc", iommu = true}, "pod: iommu: not available on amd64 machine pc"},
+  {{name = "1vm"}, "pod name '1vm' must start with a letter"},
+  {{sockets = {{path = "/s"}}}, "pod.sockets[1]: missing required field 'name'"},
+  {{sockets = {{name = "a", backend = "stdio"}}},
+   "pod.sockets[1]: field 'backend': \"stdio\" is not one of: socket, pipe, file, pty, null"},
+}
+
+-- {pod fields, Lua pattern}: messages from the device kinds themselves.
+local PATTERN = {
+  {{endpoints = {{type = "user", mac = "zz"}}}, "^virtio%-net%-user 'net0': field 'mac': "},
+  {{drives = {{file = "/a", id = "1d"}}}, "^virtio%-blk: field 'id': .*'1d'"},
+  {{vfio = {{host = "1:2"}}},
+   "^vfio%-pci 'vfio0': field 'host': \"1:2\" is not a PCI address"},
+  {{machine = "microvm", vhost_user = {{type = "blk", socket = "/s"}}},
+   "^vhost%-user%-blk.*transport.*pci transport only, not mmio"},
+  {{uuid = "x\ny"}, "^uuid: field 'uuid': holds a control character"},
+}
+
+describe("vclaunch.pod refuses", function()
+  for _, c in ipairs(EXACT) do
+    it(c[2], function()
+      eq(pod_error(c[1]), c[2])
+    end)
+  end
+  for _, c in ipairs(PATTERN) do
+    it(c[2], function()
+      local msg = pod_error(c[1])
+      eq(msg:match(c[2]) ~= nil, true, msg)
+    end)
+  end
+
+  it("a non-table with a usage error", function()
+    local e = expect_error(vc.pod, "demo")
+    eq(e.kind, "usage")
+    eq(e.message:match("vclaunch.pod: expected a table$") ~= nil, true, e.message)
+  end)
+
+  it("rng on s390x, naming the arch", function()
+    if not pcall(require, "vclaunch.arch.s390x") then
+      print("# skipped: no arch/s390x.lua in this build")
+      return
+    end
+    eq(pod_error{arch = "s390x", rng = true}, "pod: rng: s390x has no virtio-rng")
+  end)
+end)
+
+describe("vclaunch.arch", function()
+  it("returns the policy module", function()
+    eq(vc.arch("amd64"), require "vclaunch.arch.amd64")
+    eq(vc.arch("amd64").binary, "qemu-system-x86_64")
+    eq(vc.arch("amd64"):transport{machine = "microvm"}, "mmio")
+    eq(vc.arch("amd64"):transport{machine = "q35"}, "pci")
+  end)
+
+  it("refuses unknown arches and non-names", function()
+    local e = expect_error(vc.arch, "amd46")
+    eq(e.kind, "recipe")
+    eq(e.message:match("vclaunch.arch: unknown arch 'amd46' %(did you mean 'amd64'%?%)$") ~= nil,
+       true, e.message)
+    e = expect_error(vc.arch, "base")
+    eq(e.message:match("vclaunch.arch: unknown arch 'base'$") ~= nil, true, e.message)
+    e = expect_error(vc.arch, 64)
+    eq(e.kind, "usage")
+    eq(e.message:match("vclaunch.arch: expected an arch name, got 64$") ~= nil, true, e.message)
+  end)
+
+  it("extend: a CPU model and a vCPU limit, the arch file untouched", function()
+    local p = vc.arch("amd64"):extend{
+      cpu = function(_, _, _) return "qemu64" end,
+      max_vcpus = 8,
+    }
+    local argv = vc.pod{arch = p, vcpus = 2}:argv()
+    eq(argv[6], "-cpu")
+    eq(argv[7], "qemu64")
+    eq(pod_error{arch = p, vcpus = 9}, "pod: vcpus (9) is above amd64's limit (8)")
+    eq(vc.arch("amd64").max_vcpus, 240, "amd64 limit")
+    eq(vc.pod{vcpus = 9}:argv()[7], "max", "amd64 CPU model")
+  end)
+
+  it("extend: overrides reach each other through self, and chain", function()
+    local p = vc.arch("amd64"):extend{console_param = "console=hvc0"}
+    local q = p:extend{
+      append_rng = function(self, ctx, r)
+        local d = vc.arch("amd64").append_rng(self, ctx, r)
+        d[1][2].filename = "/dev/random"
+        return d
+      end,
+    }
+    local argv = vc.pod{arch = q, kernel = {path = "/k"}, rng = true}:argv()
+    local s = table.concat(argv, " ")
+    eq(s:find("-append console=hvc0 quiet panic=1", 1, true) ~= nil, true, s)
+    eq(s:find("-object rng-random,id=rng0,filename=/dev/random", 1, true) ~= nil, true, s)
+    -- p itself still uses base's rng
+    s = table.concat(vc.pod{arch = p, rng = true}:argv(), " ")
+    eq(s:find("filename=/dev/urandom", 1, true) ~= nil, true, s)
+  end)
+
+  it("extend: a capability turned off refuses what needs it", function()
+    local p = vc.arch("amd64"):extend{
+      capabilities = {block_hotplug = true, multiqueue = false, fs_sharing = false,
+                      memory_hotplug = true},
+    }
+    eq(pod_error{arch = p, endpoints = {{type = "tap", ifname = "tap0", queues = 2}}},
+       "pod.endpoints[1]: queues: amd64 has no multiqueue")
+    eq(pod_error{arch = p, volumes = {{host_path = "/srv", tag = "s"}}},
+       "pod: volumes: amd64 has no file system sharing")
+  end)
+
+  it("extend: an override that refuses the pod points at the recipe", function()
+    local p = vc.arch("amd64"):extend{
+      machine = function(self) self:fail("pod: machine: not on this host") end,
+    }
+    eq(pod_error{arch = p}, "pod: machine: not on this host")
+  end)
+
+  it("extend: needs a table", function()
+    local ok, e = pcall(function() local p = vc.arch("amd64"):extend(5) return p end)
+    eq(ok, false)
+    eq(tostring(e):match("pod_spec%.lua:%d+: extend: expected a table of overrides, got a number$")
+       ~= nil, true, tostring(e))
+  end)
+end)
