@@ -1,0 +1,35 @@
+-- s390x policy: the s390-ccw-virtio machine. Every virtio device sits on
+-- the channel subsystem (ccw transport) with a device number fe.0.NNNN;
+-- there is no PCI, so no hotplug bridges, and no virtio-rng (the CPU has
+-- CPACF). The console is the SCLP console (ttysclp0). The CPU model is
+-- base's: host under KVM, max under TCG.
+local base = require "vclaunch.arch.base"
+local M = setmetatable({}, {__index = base})
+
+M.name = "s390x"
+M.binary = "qemu-system-s390x"
+M.machines = {
+  ["s390-ccw-virtio"] = {transport = "ccw"},
+}
+M.default_machine = "s390-ccw-virtio"
+M.max_vcpus = 248
+M.console_param = "console=ttysclp0"
+-- No pc-dimm on s390x: guest memory hotplug needs virtio-mem-ccw, which
+-- QEMU 7.2 lacks. (QEMU still accepts maxmem.)
+M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
+                  memory_hotplug = false}
+M.rng = false
+
+-- The console is base's chardev + -serial: on s390-ccw-virtio QEMU puts the
+-- first -serial on the SCLP console (sclpconsole), the guest's ttysclp0.
+
+--- Passed-through host devices are subchannels (vfio-ccw) here.
+function M:append_vfio(ctx, v)
+  return {{"vfio-ccw", {id = ctx:id("vfio"), sysfsdev = v.sysfsdev, devno = ctx:devno()}}}
+end
+
+function M:append_pvpanic(ctx)
+  self:fail(("pod: pvpanic: not available on %s machine %s"):format(self.name, ctx.machine))
+end
+
+return M
