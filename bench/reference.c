@@ -36,7 +36,7 @@
 enum { WANT_GREETING, WANT_CAPS, WANT_QUIT, WANT_EOF };
 
 typedef struct vm {
-    char dir[64], sock[96], pidfile[96], name[16];
+    char dir[80], sock[108], pidfile[96], name[24];
     pid_t pid;
     int qmp;      /* connected QMP socket, -1 at EOF */
     int out, err; /* QEMU's stdout and stderr, -1 at EOF */
@@ -92,7 +92,12 @@ static void spawn(vm_t *v, int i)
 {
     snprintf(v->name, sizeof v->name, "bench%d", i + 1);
     const char *tmp = getenv("TMPDIR");
-    snprintf(v->dir, sizeof v->dir, "%s/vcref-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", v->name);
+    int n =
+        snprintf(v->dir, sizeof v->dir, "%s/vcref-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", v->name);
+    if (n < 0 || (size_t)n >= sizeof v->dir) {
+        errno = ENAMETOOLONG;
+        die("TMPDIR");
+    }
     if (!mkdtemp(v->dir)) die("mkdtemp");
     snprintf(v->sock, sizeof v->sock, "%s/qmp.sock", v->dir);
     snprintf(v->pidfile, sizeof v->pidfile, "%s/pid", v->dir);
