@@ -398,8 +398,24 @@ function M.pod(t)
   return pod
 end
 
+-- The host's architecture in arch/ names, read once.
+local HOST_ARCHES = {x86_64 = "amd64", aarch64 = "arm64", ppc64le = "ppc64le", s390x = "s390x"}
+local host_arch
+local function host()
+  if host_arch == nil then
+    local f = io.open("/proc/sys/kernel/arch")
+    local m = f and f:read("l")
+    if f then f:close() end
+    host_arch = HOST_ARCHES[m or ""] or false
+  end
+  return host_arch
+end
+
+--- The accelerator: the pod's, else --accel's, else kvm when /dev/kvm opens
+--- and the pod's arch is the host's, else tcg.
 function Pod:accel()
-  return self.spec.accel or M.options.accel or (kvm_usable() and "kvm" or "tcg")
+  return self.spec.accel or M.options.accel or
+         (self.arch.name == host() and kvm_usable() and "kvm" or "tcg")
 end
 
 local function add(d, origins, list, origin)
@@ -537,9 +553,11 @@ end
 local Console = {}
 Console.__index = Console
 
+-- The log file is opened at the first line: a guest that prints nothing
+-- costs no file.
 local function new_console(log_path)
   return setmetatable({lines = {}, first = 1, pos = 1, cond = core.cond(),
-                       log = log_path and io.open(log_path, "a")}, Console)
+                       log_path = log_path}, Console)
 end
 
 function Console:_push(line)
@@ -549,6 +567,10 @@ function Console:_push(line)
     self.lines[self.first] = nil
     self.first = self.first + 1
     if self.pos < self.first then self.pos = self.first end
+  end
+  if not self.log and self.log_path then
+    self.log = io.open(self.log_path, "a")
+    self.log_path = nil
   end
   if self.log then self.log:write(line, "\n") self.log:flush() end
   if M.options.echo_console then io.stdout:write(line, "\n") io.stdout:flush() end
@@ -593,6 +615,7 @@ VM.__index = VM
 local function cleanup(vm)
   if vm.qmp then vm.qmp:close() end
   if vm.console.log then vm.console.log:close() vm.console.log = nil end
+  vm.console.log_path = nil
   vm.console.closed = true
   vm.console.cond:signal()
   if vm.dir then core.rundir_remove(vm.dir) vm.dir = nil end
@@ -725,16 +748,24 @@ end
 --- if the previous did not end the VM within timeout seconds.
 function VM:shutdown(opts)
   local t = (opts and opts.timeout) or 10
+  -- Each step returns false when it cannot apply (no QMP yet: a signal
+  -- during start), and then the ladder goes on without waiting.
+  local function qmp(cmd)
+    return function()
+      if not self.qmp then return false end
+      pcall(self.qmp.execute, self.qmp, cmd, nil, t)
+      return true
+    end
+  end
   local steps = {
-    function() pcall(self.qmp.execute, self.qmp, "system_powerdown", nil, t) end,
-    function() pcall(self.qmp.execute, self.qmp, "quit", nil, t) end,
-    function() self.proc:kill(15) end,
-    function() self.proc:kill(9) end,
+    qmp("system_powerdown"),
+    qmp("quit"),
+    function() self.proc:kill(15) return true end,
+    function() self.proc:kill(9) return true end,
   }
   for _, step in ipairs(steps) do
     if self.exit then break end
-    step()
-    if wait_exit(self, t) then break end
+    if step() and wait_exit(self, t) then break end
   end
   return self:wait()
 end

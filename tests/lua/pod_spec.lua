@@ -249,3 +249,27 @@ describe("vclaunch.arch", function()
        ~= nil, true, tostring(e))
   end)
 end)
+
+describe("the default accelerator", function()
+  it("is kvm only for the host's own arch and a /dev/kvm that opens", function()
+    local saved = vc.options.accel
+    vc.options.accel = nil
+    local f = io.open("/dev/kvm", "r+")
+    local kvm = f ~= nil
+    if f then f:close() end
+    local a = io.open("/proc/sys/kernel/arch")
+    local host = a:read("l")
+    a:close()
+    local native = ({x86_64 = "amd64", aarch64 = "arm64", s390x = "s390x",
+                     ppc64le = "ppc64le"})[host]
+    for _, arch in ipairs{"amd64", "arm64", "ppc64le", "s390x"} do
+      local want = (arch == native and kvm) and "kvm" or "tcg"
+      eq(vc.pod{arch = arch, name = "a"}:accel(), want, arch .. " on " .. host)
+    end
+    -- the pod's own field and --accel win
+    eq(vc.pod{arch = native or "amd64", accel = "tcg"}:accel(), "tcg")
+    vc.options.accel = "tcg"
+    eq(vc.pod{arch = native or "amd64"}:accel(), "tcg")
+    vc.options.accel = saved
+  end)
+end)
