@@ -37,4 +37,13 @@ function M:append_iommu(ctx)
   return {{"intel-iommu", {id = ctx:id("iommu")}}}
 end
 
+-- A VM inside a VM: the CPU flags list "hypervisor".
+function M:running_on_vmm()
+  local f = io.open("/proc/cpuinfo")
+  if not f then return false end
+  local info = f:read("a")
+  f:close()
+  return info:match("\nflags%s*:[^\n]*%f[%w]hypervisor%f[%W]") ~= nil
+end
+
 return M

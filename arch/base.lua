@@ -191,6 +191,21 @@ end
 -- ---- appenders --------------------------------------------------------
 
 --- Adds the transport (and on ccw the next devno) to a virtio device.
+-- Nesting checks (virtcontainers' nestedRun): under KVM inside a VM,
+-- the cold-plugged virtio PCI devices the policy makes are legacy-only
+-- (disable-modern=on). running_on_vmm() says whether we run in a VM: false
+-- here, amd64 reads the CPU's hypervisor flag. A policy turns the checks
+-- off with nesting_checks = false.
+M.nesting_checks = true
+
+function M:running_on_vmm()
+  return false
+end
+
+function M:nested(accel)
+  return self.nesting_checks and accel == "kvm" and self:running_on_vmm()
+end
+
 function M:virtio(ctx, fields)
   fields.transport = ctx.transport
   if ctx.transport == "ccw" then fields.devno = ctx:devno() end

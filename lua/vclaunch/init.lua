@@ -454,6 +454,18 @@ function Pod:_build(extra)
   if t.bridges and t.bridges > 0 then
     add(devs, dorigins, arch:bridges(ctx, t.bridges), "pod.bridges")
   end
+  if arch:nested(accel) then
+    -- legacy virtio for what the policy made (not for raw devices)
+    local kinds = core.kinds()
+    for _, dev in ipairs(devs) do
+      local k, f = kinds[dev[1]], dev[2]
+      if k and f.disable_modern == nil and (f.transport or "pci") == "pci" then
+        for _, field in ipairs(k.fields) do
+          if field.name == "disable_modern" then f.disable_modern = true end
+        end
+      end
+    end
+  end
 
   local d, origins = {}, {}
   local machine = arch:machine(t, accel)

@@ -153,6 +153,33 @@ describe("amd64 argv", function()
           "-device", "intel-iommu,id=iommu0"})
   end)
 
+  it("nesting checks: legacy virtio under kvm inside a VM, for the policy's devices only", function()
+    local function pod_on(vmm, extra)
+      local p = vc.arch("amd64"):extend{running_on_vmm = function() return vmm end}
+      for k, v in pairs(extra or {}) do p = p:extend{[k] = v} end
+      return argv{arch = p, name = "n", accel = "kvm", image = "/img", rng = true,
+                  volumes = {{host_path = "/srv", tag = "s"}},
+                  devices = {{"virtio-balloon", {id = "raw0"}}}}
+    end
+    local tail = {"-device", "virtio-blk-pci,drive=image0,disable-modern=on",
+                  "-fsdev", "local,id=fs0,path=/srv,security_model=none,multidevs=remap",
+                  "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=s",
+                  "-object", "rng-random,id=rng0,filename=/dev/urandom",
+                  "-device", "virtio-rng-pci,rng=rng0",
+                  "-device", "virtio-balloon-pci,id=raw0"}
+    local got = pod_on(true)
+    same({table.unpack(got, #got - #tail + 1)}, tail)
+    eq(got[#got - #tail - 1], "-drive")
+    -- not in a VM, or checks off: modern virtio
+    for _, g in ipairs{pod_on(false), pod_on(true, {nesting_checks = false})} do
+      eq(g[#g - #tail + 2], "virtio-blk-pci,drive=image0")
+    end
+    -- under TCG nesting does not matter
+    local p = vc.arch("amd64"):extend{running_on_vmm = function() return true end}
+    local t = argv{arch = p, name = "n", image = "/img"}
+    eq(t[#t], "virtio-blk-pci,drive=image0")
+  end)
+
   it("tap endpoints: by name with queues, by fds with vhost", function()
     same(argv{name = "tap", endpoints = {
            {type = "tap", ifname = "tap0", queues = 2, mac = "52:54:00:00:00:01"},
