@@ -128,3 +128,43 @@ return pod
     eq(out, "a\tb c\t2")
   end)
 end)
+
+local function lines(text)
+  local t = {}
+  for l in text:gmatch("[^\n]+") do t[#t + 1] = l end
+  return t
+end
+
+describe("vclaunch --kinds", function()
+  it("lists every kind once, sorted, with its doc", function()
+    local code, text = run{"--kinds"}
+    local out = lines(text)
+    eq(code, 0)
+    local n = 0
+    for _ in pairs(core.kinds()) do n = n + 1 end
+    eq(#out, n, "one line per kind")
+    local prev = ""
+    for _, line in ipairs(out) do
+      local name = line:match("^(%S+)")
+      eq(name > prev, true, "sorted: " .. name .. " after " .. prev)
+      prev = name
+    end
+    eq(out[1], "action                 -action: what QEMU does on guest reboot, shutdown, panic, watchdog")
+  end)
+
+  it("lists one kind's fields with type, required, default and values", function()
+    local code, text = run{"--kinds", "virtio-9p"}
+    local out = lines(text)
+    eq(code, 0)
+    eq(out[1], "virtio-9p: virtio-9p: a host directory shared over 9p")
+    eq(out[2], "  id                       id                 required; id of the fsdev the device exports")
+    eq(out[4], "  security_model           none|passthrough|mapped-xattr|mapped-file default none")
+  end)
+
+  it("refuses an unknown kind with status 2", function()
+    local code, out, err = run{"--kinds", "virtio-bogus"}
+    eq(code, 2)
+    eq(out, "")
+    eq(err, "vclaunch: --kinds: unknown device kind 'virtio-bogus'")
+  end)
+end)

@@ -78,17 +78,29 @@ local function launch(path, rundir, extra)
   return h
 end
 
+-- Waits for marker, checks the VM's runtime dir exists, and returns it.
+local function running(h, rundir, marker)
+  h.wait_line(marker, 120)
+  local dir = vm_dir(rundir)
+  eq(dir and exists(dir .. "/pid"), true, "runtime dir while running")
+  return dir
+end
+
+-- Sends sig to vclaunch and returns its exit status once it has exited.
+local function stop(h, sig, path)
+  h.p:kill(sig)
+  local status = h.p:wait()
+  h.p:close()
+  os.remove(path)
+  return status
+end
+
 describe("vclaunch and signals", function()
   it("SIGINT runs the ladder: the guest powers off and nothing is left", function()
     local rundir, path = tmpdir(), recipe("sigint")
     local h = launch(path, rundir)
-    h.wait_line("VCLAUNCH%-GUEST%-READY", 120)
-    local dir = vm_dir(rundir)
-    eq(dir and exists(dir .. "/pid"), true, "runtime dir while running")
-    h.p:kill(2)
-    local status = h.p:wait()
-    h.p:close()
-    os.remove(path)
+    local dir = running(h, rundir, "VCLAUNCH%-GUEST%-READY")
+    local status = stop(h, 2, path)
     eq(status.code, 130, "exit status\n" .. table.concat(h.err, "\n"))
     -- the first step (system_powerdown) ended the VM: the guest saw it
     eq(h.saw("VCLAUNCH%-GUEST%-POWEROFF"), true, "guest powered off")
@@ -109,13 +121,8 @@ io.stdout:flush()
 vm.console:expect("never printed", 600)
 ]])
     local h = launch(path, rundir)
-    h.wait_line("RECIPE%-SAW%-READY", 120)
-    local dir = vm_dir(rundir)
-    eq(dir and exists(dir .. "/pid"), true, "runtime dir while running")
-    h.p:kill(15)
-    local status = h.p:wait()
-    h.p:close()
-    os.remove(path)
+    local dir = running(h, rundir, "RECIPE%-SAW%-READY")
+    local status = stop(h, 15, path)
     eq(status.code, 143, "exit status\n" .. table.concat(h.err, "\n"))
     eq(exists(dir), false, "runtime dir removed")
     os.remove(rundir)
@@ -124,16 +131,12 @@ vm.console:expect("never printed", 600)
   it("leaves no QEMU behind when vclaunch is SIGKILLed", function()
     local rundir, path = tmpdir(), recipe("sigkill")
     local h = launch(path, rundir)
-    h.wait_line("VCLAUNCH%-GUEST%-READY", 120)
-    local dir = assert(vm_dir(rundir), "a VM dir")
+    local dir = running(h, rundir, "VCLAUNCH%-GUEST%-READY")
     local f = assert(io.open(dir .. "/pid"))
     local pid = assert(tonumber(f:read("l")), "pidfile holds a pid")
     f:close()
     eq(exists("/proc/" .. pid .. "/stat"), true, "QEMU runs")
-    h.p:kill(9)
-    eq(h.p:wait().signal, 9)
-    h.p:close()
-    os.remove(path)
+    eq(stop(h, 9, path).signal, 9)
     -- QEMU is not our child, so no exit event reaches us: poll /proc with a
     -- deadline. A zombie waiting for its new parent to reap it counts as gone.
     local function alive()
