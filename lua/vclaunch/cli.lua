@@ -16,12 +16,15 @@ options:
   --dry-run          print the QEMU command of the returned pod, shell-quoted,
                      and exit without starting it
   --dry-run=json     the same, as a JSON array
-  --accel ACCEL      kvm or tcg (default: kvm when /dev/kvm can be opened,
-                     else tcg); a pod's own accel field wins
+  --accel ACCEL      kvm or tcg (default: kvm when /dev/kvm can be opened
+                     and the pod's arch is the host's, else tcg); a pod's own
+                     accel field wins
   --runtime-dir DIR  where VM runtime directories go (default:
                      $XDG_RUNTIME_DIR/vclaunch, /run/vclaunch as root,
                      else /tmp/vclaunch-UID)
-  --log-level LEVEL  error, info or debug; debug adds Lua tracebacks
+  --log-level LEVEL  error (default): errors only; info: also each QEMU's
+                     start (pid, runtime dir) and exit; debug: also each
+                     QEMU command line and Lua tracebacks
   --stop-timeout S   seconds each shutdown step may take on SIGINT/SIGTERM
                      (default 10)
   --kinds [KIND]     list the device kinds for pod.devices, or one kind's

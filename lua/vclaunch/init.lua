@@ -41,6 +41,15 @@ local function fail(kind, msg)
   error(core.error(kind, where .. msg), 0)
 end
 
+-- One line on stderr when options.log_level is level or chattier
+-- ("error" < "info" < "debug").
+local LEVELS = {error = 1, info = 2, debug = 3}
+local function log(level, fmt, ...)
+  if LEVELS[M.options.log_level or "error"] >= LEVELS[level] then
+    io.stderr:write("vclaunch: ", fmt:format(...), "\n")
+  end
+end
+
 -- VMs still running; the CLI kills what a finished recipe left behind.
 M._live = {}
 
@@ -656,10 +665,14 @@ function M.start(pod, opts)
         else io.stderr:write(pod.name, ": ", line, "\n") end
       end}
     listener:close()
+    log("info", "%s: QEMU started, pid %d, runtime dir %s", pod.name, vm.proc:pid(), dir)
+    log("debug", "%s: %s", pod.name, core.render(argv, "shell"))
     -- The watcher: reaps QEMU, then releases everything the VM holds.
     M._live[vm] = true
     core.spawn(function()
       vm.exit = vm.proc:wait()
+      log("info", "%s: QEMU exited (%s)", pod.name,
+          vm.exit.code and ("status " .. vm.exit.code) or ("signal " .. vm.exit.signal))
       M._live[vm] = nil
       vm.exit_cond:signal()
       cleanup(vm)
