@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,5 +249,78 @@ int vc_rundir_remove(const char *dir, vc_error_t *err)
 fail:
     if (d) closedir(d);
     if (dfd >= 0) close(dfd);
+    return rc;
+}
+
+/* The pid in dir/pid, or 0 when there is none or it does not parse. */
+static pid_t read_pid(const char *dir)
+{
+    char path[4096], buf[32];
+    if (snprintf(path, sizeof path, "%s/pid", dir) >= (int)sizeof path) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    char *end;
+    long pid = strtol(buf, &end, 10);
+    if (end == buf || (*end && *end != '\n') || pid <= 0) return 0;
+    return (pid_t)pid;
+}
+
+/* Whether pid names a live process: one that exists and is not a zombie
+ * waiting for its (new) parent to reap it. */
+static int alive(pid_t pid)
+{
+    if (kill(pid, 0) < 0 && errno == ESRCH) return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno != ENOENT;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 1;
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* "pid (comm) S ..." */
+    return !(p && p[1] == ' ' && p[2] == 'Z');
+}
+
+/* "<id>-XXXXXX": what vc_rundir_create makes. */
+static int is_vm_dir_name(const char *name)
+{
+    size_t len = strlen(name);
+    if (len < 8 || name[len - 7] != '-') return 0;
+    char id[VC_QEMU_ID_MAX + 1];
+    if (len - 7 > VC_QEMU_ID_MAX) return 0;
+    memcpy(id, name, len - 7);
+    id[len - 7] = '\0';
+    return valid_qemu_id(id);
+}
+
+int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err)
+{
+    *removed = 0;
+    DIR *d = opendir(base);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        int e = errno;
+        return vc_error_set(err, -e, "cannot read runtime directory '%s': %s", base, strerror(e));
+    }
+    int rc = 0;
+    struct dirent *ent;
+    while (rc == 0 && (ent = readdir(d))) {
+        if (!is_vm_dir_name(ent->d_name)) continue;
+        char dir[4096];
+        if (snprintf(dir, sizeof dir, "%s/%s", base, ent->d_name) >= (int)sizeof dir) continue;
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        pid_t pid = read_pid(dir);
+        /* Only a QEMU that is gone: no pidfile yet may be a VM starting. */
+        if (pid == 0 || alive(pid)) continue;
+        rc = vc_rundir_remove(dir, err);
+        if (rc == 0) (*removed)++;
+    }
+    closedir(d);
     return rc;
 }

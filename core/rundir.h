@@ -38,4 +38,11 @@ int vc_socket_listen(const char *path, int *fd, vc_error_t *err);
  * A missing dir is not an error. */
 int vc_rundir_remove(const char *dir, vc_error_t *err);
 
+/* Removes the VM directories under base that a killed vclaunch left: those
+ * named <id>-XXXXXX, owned by us, whose pidfile names a process that no
+ * longer exists (or is an unreaped zombie). A directory without a pidfile
+ * (a VM still starting) or whose pid is alive is kept. *removed counts what
+ * went. */
+int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err);
+
 #endif

@@ -233,6 +233,19 @@ static int vc_lua_core_rundir(lua_State *L)
     return 1;
 }
 
+/* core.rundir_sweep(base_override) -> how many stale VM directories went */
+static int vc_lua_core_rundir_sweep(lua_State *L)
+{
+    const char *override = luaL_optstring(L, 1, NULL);
+    char base[4096];
+    vc_error_t err = {0};
+    int removed = 0;
+    if (vc_rundir_base(override, base, sizeof base, &err) || vc_rundir_sweep(base, &removed, &err))
+        return vc_lua_raise_core(L, 1, &err);
+    lua_pushinteger(L, removed);
+    return 1;
+}
+
 /* core.rundir_remove(path) */
 static int vc_lua_core_rundir_remove(lua_State *L)
 {
@@ -289,6 +302,8 @@ void vc_lua_open_proc(lua_State *L)
     lua_setfield(L, -2, "process");
     lua_pushcfunction(L, vc_lua_core_listen);
     lua_setfield(L, -2, "listen");
+    lua_pushcfunction(L, vc_lua_core_rundir_sweep);
+    lua_setfield(L, -2, "rundir_sweep");
     lua_pushcfunction(L, vc_lua_core_rundir);
     lua_setfield(L, -2, "rundir");
     lua_pushcfunction(L, vc_lua_core_rundir_remove);

@@ -36,8 +36,9 @@ signals: SIGINT or SIGTERM shuts every running VM down through the ladder
 (system_powerdown, quit, SIGTERM, SIGKILL, each after --stop-timeout),
 removes the runtime directories and exits with 128 + the signal number; a
 second SIGINT/SIGTERM kills the VMs at once. If vclaunch itself is killed
-(SIGKILL), its QEMUs die with it (parent-death signal), but their runtime
-directories stay behind.
+(SIGKILL), its QEMUs die with it (parent-death signal); their runtime
+directories stay until the next vclaunch that starts a VM under the same
+runtime directory removes them.
 ]]
 
 -- --kinds [KIND]: the device kinds, from the core's own field tables.

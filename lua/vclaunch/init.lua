@@ -642,9 +642,18 @@ local function cleanup(vm)
   if vm.dir then core.rundir_remove(vm.dir) vm.dir = nil end
 end
 
+local swept = {}
+
 --- Starts the pod's QEMU and returns a VM once QMP is negotiated.
 function M.start(pod, opts)
   opts = opts or {}
+  -- Once per runtime dir and process: what a killed vclaunch left behind.
+  local base = M.options.runtime_dir or ""
+  if not swept[base] then
+    swept[base] = true
+    local ok, n = pcall(core.rundir_sweep, M.options.runtime_dir)
+    if ok and n > 0 then log("info", "removed %d stale runtime dir(s)", n) end
+  end
   local dir = core.rundir(pod.name, M.options.runtime_dir)
   local ok, vm = pcall(function()
     local qmp_path = core.socket_path(dir, "qmp.sock")

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "rundir.h"
@@ -245,6 +246,80 @@ static void test_remove_missing(void)
     ASSERT_INT_EQ(vc_rundir_remove(tmp, &err), 0);
 }
 
+/* A VM directory under base holding a pidfile with pid (none when 0). */
+static void vm_dir(const char *base, const char *name, pid_t pid)
+{
+    char dir[256], file[300];
+    snprintf(dir, sizeof dir, "%s/%s", base, name);
+    ASSERT_INT_EQ(mkdir(dir, 0700), 0);
+    snprintf(file, sizeof file, "%s/console.log", dir);
+    FILE *f = fopen(file, "w");
+    ASSERT(f != NULL);
+    fclose(f);
+    if (!pid) return;
+    snprintf(file, sizeof file, "%s/pid", dir);
+    f = fopen(file, "w");
+    ASSERT(f != NULL);
+    fprintf(f, "%d\n", (int)pid);
+    fclose(f);
+}
+
+static int present(const char *base, const char *name)
+{
+    char dir[256];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/%s", base, name);
+    return stat(dir, &st) == 0;
+}
+
+static void test_sweep(void)
+{
+    char base[64];
+    make_tmp(base, sizeof base);
+    /* a pid that is gone: a reaped child's */
+    pid_t dead = fork();
+    ASSERT(dead >= 0);
+    if (dead == 0) _exit(0);
+    ASSERT_INT_EQ(waitpid(dead, NULL, 0), dead);
+    vm_dir(base, "gone-AbC123", dead);
+    /* a zombie (a child not reaped yet) is gone too */
+    pid_t zombie = fork();
+    ASSERT(zombie >= 0);
+    if (zombie == 0) _exit(0);
+    siginfo_t si;
+    ASSERT_INT_EQ(waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT), 0);
+    vm_dir(base, "zombie-Zzz111", zombie);
+    vm_dir(base, "alive-XyZ789", getpid());
+    vm_dir(base, "starting-Qwe456", 0);
+    vm_dir(base, "not_a_vm_dir", dead);
+    vm_dir(base, "1bad-Rty000", dead);
+    vc_error_t err = {0};
+    int removed = -1;
+    ASSERT_INT_EQ(vc_rundir_sweep(base, &removed, &err), 0);
+    ASSERT_INT_EQ(removed, 2);
+    ASSERT(!present(base, "gone-AbC123"));
+    ASSERT(!present(base, "zombie-Zzz111"));
+    ASSERT_INT_EQ(waitpid(zombie, NULL, 0), zombie);
+    ASSERT(present(base, "alive-XyZ789"));
+    ASSERT(present(base, "starting-Qwe456"));
+    ASSERT(present(base, "not_a_vm_dir"));
+    ASSERT(present(base, "1bad-Rty000"));
+    ASSERT_INT_EQ(vc_rundir_sweep(base, &removed, &err), 0);
+    ASSERT_INT_EQ(removed, 0);
+    const char *left[] = {"alive-XyZ789", "starting-Qwe456", "not_a_vm_dir", "1bad-Rty000"};
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++) {
+        char dir[256], pidf[300];
+        snprintf(dir, sizeof dir, "%s/%s", base, left[i]);
+        snprintf(pidf, sizeof pidf, "%s/pid", dir);
+        unlink(pidf);
+        rm(dir);
+    }
+    rm(base);
+    /* a base that does not exist yet holds nothing to sweep */
+    ASSERT_INT_EQ(vc_rundir_sweep("/nonexistent/vclaunch", &removed, &err), 0);
+    ASSERT_INT_EQ(removed, 0);
+}
+
 int main(void)
 {
     RUN(test_base_override_created_0700);
@@ -256,5 +331,6 @@ int main(void)
     RUN(test_socket_listen);
     RUN(test_remove);
     RUN(test_remove_missing);
+    RUN(test_sweep);
     return 0;
 }

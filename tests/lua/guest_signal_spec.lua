@@ -149,10 +149,21 @@ vm.console:expect("never printed", 600)
     local deadline = core.now() + 10
     while alive() and core.now() < deadline do core.sleep(0.02) end
     eq(alive(), false, "QEMU " .. pid .. " still alive")
-    -- a SIGKILLed vclaunch cannot clean up: its runtime dir stays
+    -- a SIGKILLed vclaunch cannot clean up: its runtime dir stays until the
+    -- next vclaunch that starts a VM in the same runtime dir sweeps it
     eq(exists(dir .. "/pid"), true, "stale runtime dir")
-    for _, f in ipairs{"pid", "console.log", "qmp.sock"} do os.remove(dir .. "/" .. f) end
-    os.remove(dir)
+    local next_path = recipe("sweeper", [[
+local vm = vc.pod{name = "sweeper", memory = 128, freeze = true}:start()
+vm:execute("quit")
+vm:wait()
+]])
+    local n = launch(next_path, rundir, {"--log-level", "info"})
+    eq(n.p:wait().code, 0, table.concat(n.err, "\n"))
+    n.p:close()
+    os.remove(next_path)
+    eq(n.err[1], "vclaunch: removed 1 stale runtime dir(s)")
+    eq(exists(dir), false, "stale runtime dir swept")
+    eq(vm_dir(rundir), nil, "nothing left")
     os.remove(rundir)
   end)
 end)
