@@ -3,28 +3,19 @@
 -- asked over QMP what it made).
 local vc = require "vclaunch"
 local core = require "vclaunch.core"
+local h = dofile((os.getenv("VC_SOURCE_DIR") or ".") .. "/tests/arch/helpers.lua")
 
 -- KVM guests hang on this host: every pod here runs under TCG.
 vc.options.accel = "tcg"
 
-local guest = os.getenv("VC_GUEST_DIR")
--- The source tree (ctest runs in the build tree).
-local root = os.getenv("VC_SOURCE_DIR") or "."
+local guest = h.guest
 local function have_guest()
   local f = guest and io.open(guest .. "/vmlinuz", "r")
   if f then f:close() return true end
   return false
 end
 
--- Compares two arrays of strings and names the first difference.
-local function same(got, want)
-  for i = 1, math.max(#got, #want) do
-    if got[i] ~= want[i] then
-      error(("argv[%d]: got %q, want %q\ngot:  %s"):format(i, tostring(got[i]),
-            tostring(want[i]), table.concat(got, " ")), 2)
-    end
-  end
-end
+local same = h.argv_eq
 
 local function argv(t)
   t.accel = t.accel or "tcg"
@@ -33,22 +24,7 @@ end
 
 -- The head every q35 pod with defaults starts with, up to the console.
 local function head(name, machine, extra)
-  local a = {"qemu-system-x86_64", "-name", name, "-machine", machine, "-cpu", "max",
-             "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "512M",
-             "-nodefaults", "-no-user-config", "-nographic",
-             "-chardev", "stdio,id=console", "-serial", "chardev:console"}
-  for _, s in ipairs(extra or {}) do a[#a + 1] = s end
-  return a
-end
-
--- A scratch file of size bytes, removed by the caller.
-local function scratch(size)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:seek("set", size - 1)
-  f:write("\0")
-  f:close()
-  return path
+  return h.head("qemu-system-x86_64", name, machine, "max", extra)
 end
 
 local function names(list, key)
@@ -267,11 +243,7 @@ describe("amd64 in QEMU", function()
     local dir = os.tmpname()
     os.remove(dir)
     assert(core.process{argv = {"mkdir", "-m", "700", dir}}:wait().code == 0)
-    local recipe = assert(loadfile(root .. "/examples/kitchen-sink.lua"))
-    local saved = arg
-    arg = {[0] = "examples/kitchen-sink.lua", guest or "build/guest", dir}
-    local pod = recipe()
-    arg = saved
+    local pod = h.example_pod("kitchen-sink", {guest or "build/guest", dir})
     if not have_guest() then
       -- without a kernel QEMU still builds the machine; it boots no guest
       pod.spec.kernel = nil
@@ -321,7 +293,7 @@ describe("amd64 in QEMU", function()
   end)
 
   it("accepts a pc pod with bridges and a microvm pod with virtio-mmio devices", function()
-    local img = scratch(1024 * 1024)
+    local img = h.scratch(1024 * 1024)
     local vm = vc.pod{name = "pcb", machine = "pc", accel = "tcg", bridges = 2,
                       drives = {{file = img}}}:start{freeze = true}
     local ok, err = pcall(function()
@@ -458,15 +430,12 @@ describe("amd64 in QEMU", function()
       print("# skipped: no test guest in VC_GUEST_DIR (" .. tostring(guest) .. ")")
       return
     end
-    for _, example in ipairs{"examples/amd64.lua", "examples/microvm.lua"} do
-      local saved = arg
-      arg = {[0] = example, guest}
-      local pod = assert(loadfile(root .. "/" .. example))()
-      arg = saved
+    for _, example in ipairs{"amd64", "microvm"} do
+      local pod = h.example_pod(example, {guest})
       local vm = pod:start()
       local ok, err = pcall(function()
         vm.console:expect("VCLAUNCH%-GUEST%-POWEROFF", 120)
-        eq(vm:wait().code, 0, example .. " exit status")
+        eq(vm:wait().code, 0, "examples/" .. example .. ".lua exit status")
       end)
       if not ok then vm:kill() error(err, 0) end
     end

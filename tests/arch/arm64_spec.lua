@@ -1,42 +1,9 @@
 -- arm64 policy: pods in, argv out (expected arrays written by hand), and
 -- qemu-system-aarch64 accepts what the policy builds.
 local vc = require "vclaunch"
+local h = dofile((os.getenv("VC_SOURCE_DIR") or ".") .. "/tests/arch/helpers.lua")
 
-local src = os.getenv("VC_SOURCE_DIR") or "."
-local build = os.getenv("VC_BUILD_DIR") or "build"
-vc.options.runtime_dir = os.tmpname() .. ".d"
-os.remove(vc.options.runtime_dir:sub(1, -3))
-
--- Compares two argv arrays and names the first difference.
-local function argv_eq(got, want)
-  for i = 1, math.max(#got, #want) do
-    if got[i] ~= want[i] then
-      error(("argv[%d]: got %s, want %s\ngot:  %s\nwant: %s"):format(i, tostring(got[i]),
-            tostring(want[i]), table.concat(got, " "), table.concat(want, " ")), 2)
-    end
-  end
-end
-
-local function pod_error(t)
-  local e = expect_error(vc.pod, t)
-  eq(e.kind, "recipe", tostring(e))
-  return tostring(e)
-end
-
--- A small raw disk image for the pods QEMU really opens.
-local function scratch_image()
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(string.rep("\0", 1024 * 1024))
-  f:close()
-  return path
-end
-
-local function find(list, pred)
-  for _, x in ipairs(list) do
-    if pred(x) then return x end
-  end
-end
+h.fresh_runtime_dir()
 
 -- Every device QEMU reports on every PCI bus, bridges' buses included.
 local function pci_devices(buses, out)
@@ -56,7 +23,7 @@ describe("arm64", function()
   it("builds a minimal pod: virt with GICv3, Cortex-A57, the PL011 console", function()
     local p = vc.pod{arch = "arm64", accel = "tcg", name = "a1",
                      kernel = {path = "/boot/Image", params = "x=1"}}
-    argv_eq(p:argv(), {
+    h.argv_eq(p:argv(), {
       "qemu-system-aarch64",
       "-name", "a1",
       "-machine", "virt,accel=tcg,gic-version=3,usb=off",
@@ -73,7 +40,7 @@ describe("arm64", function()
 
   it("uses the host's GIC and CPU under KVM", function()
     local p = vc.pod{arch = "arm64", accel = "kvm", name = "a2", vcpus = 2, max_vcpus = 8}
-    argv_eq(p:argv(), {
+    h.argv_eq(p:argv(), {
       "qemu-system-aarch64",
       "-name", "a2",
       "-machine", "virt,accel=kvm,gic-version=host,usb=off",
@@ -92,7 +59,7 @@ describe("arm64", function()
                      volumes = {{host_path = "/srv/share", tag = "share0"}},
                      drives = {{file = "/img/data.qcow2", format = "qcow2"}},
                      bridges = 2}
-    argv_eq(p:argv(), {
+    h.argv_eq(p:argv(), {
       "qemu-system-aarch64",
       "-name", "a3",
       "-machine", "virt,accel=tcg,gic-version=3,usb=off",
@@ -114,41 +81,37 @@ describe("arm64", function()
   end)
 
   it("refuses more than 123 vCPUs and the ISA pvpanic", function()
-    local msg = pod_error{arch = "arm64", accel = "tcg", vcpus = 1, max_vcpus = 124}
+    local msg = h.pod_error{arch = "arm64", accel = "tcg", vcpus = 1, max_vcpus = 124}
     eq(msg:find("max_vcpus (124) is above arm64's limit (123)", 1, true) ~= nil, true, msg)
-    msg = pod_error{arch = "arm64", accel = "tcg", pvpanic = true}
+    msg = h.pod_error{arch = "arm64", accel = "tcg", pvpanic = true}
     eq(msg:find("pvpanic: not available on arm64 machine virt", 1, true) ~= nil, true, msg)
   end)
 
   it("has an example recipe for qemu-system-aarch64", function()
-    local saved = arg
-    arg = {[0] = src .. "/examples/arm64.lua", build .. "/guest-arm64"}
-    local ok, p = pcall(dofile, src .. "/examples/arm64.lua")
-    arg = saved
-    if not ok then error(p, 0) end
+    local p = h.example_pod("arm64", {h.build .. "/guest-arm64"})
     eq(p:argv()[1], "qemu-system-aarch64", "binary")
     eq(p.arch.name, "arm64")
   end)
 
   it("starts in qemu-system-aarch64 with its root ports and virtio-pci devices", function()
-    local img = scratch_image()
+    local img = h.scratch(1024 * 1024)
     -- 123 possible vCPUs: QEMU refuses more than 8 unless the GIC is v3.
     local vm = vc.pod{arch = "arm64", accel = "tcg", name = "a4", freeze = true,
                       memory = 256, max_memory = 1024, max_vcpus = 123, image = img,
-                      volumes = {{host_path = build, tag = "share0"}},
+                      volumes = {{host_path = h.build, tag = "share0"}},
                       bridges = 2}:start()
     eq(vm:execute("query-status").status, "prelaunch")
     local devs = pci_devices(vm:execute("query-pci"))
     for _, id in ipairs{"rp0", "rp1"} do
-      local rp = find(devs, function(d) return d.qdev_id == id end)
+      local rp = h.find(devs, function(d) return d.qdev_id == id end)
       eq(rp ~= nil, true, "root port " .. id .. " on pcie.0")
       eq(rp.class_info.class, 0x0604, id .. " is a PCI bridge")
     end
     -- virtio-blk (1af4:1001) and virtio-9p (1af4:1009), transitional
     -- virtio-pci devices on the root complex.
-    local blk = find(devs, function(d) return d.id.vendor == 0x1af4 and d.id.device == 0x1001 end)
+    local blk = h.find(devs, function(d) return d.id.vendor == 0x1af4 and d.id.device == 0x1001 end)
     eq(blk ~= nil, true, "virtio-blk-pci")
-    local fs = find(devs, function(d) return d.id.vendor == 0x1af4 and d.id.device == 0x1009 end)
+    local fs = h.find(devs, function(d) return d.id.vendor == 0x1af4 and d.id.device == 0x1009 end)
     eq(fs ~= nil, true, "virtio-9p-pci")
     eq(vm:kill().signal, 9)
     os.remove(img)

@@ -1,51 +1,15 @@
 -- ppc64le policy: pods in, argv out (expected arrays written by hand), and
 -- qemu-system-ppc64 accepts what the policy builds.
 local vc = require "vclaunch"
+local h = dofile((os.getenv("VC_SOURCE_DIR") or ".") .. "/tests/arch/helpers.lua")
 
-local src = os.getenv("VC_SOURCE_DIR") or "."
-vc.options.runtime_dir = os.tmpname() .. ".d"
-os.remove(vc.options.runtime_dir:sub(1, -3))
-
--- Compares two argv arrays and names the first difference.
-local function argv_eq(got, want)
-  for i = 1, math.max(#got, #want) do
-    if got[i] ~= want[i] then
-      error(("argv[%d]: got %s, want %s\ngot:  %s\nwant: %s"):format(i, tostring(got[i]),
-            tostring(want[i]), table.concat(got, " "), table.concat(want, " ")), 2)
-    end
-  end
-end
-
-local function pod_error(t)
-  local e = expect_error(vc.pod, t)
-  eq(e.kind, "recipe", tostring(e))
-  return tostring(e)
-end
-
-local function find(list, pred)
-  for _, x in ipairs(list) do
-    if pred(x) then return x end
-  end
-end
-
--- The example recipe's pod (its argv is checked), rebuilt with overrides.
-local function example(overrides)
-  local saved = arg
-  arg = {[0] = src .. "/examples/ppc64le.lua"}
-  local ok, p = pcall(dofile, src .. "/examples/ppc64le.lua")
-  arg = saved
-  if not ok then error(p, 0) end
-  local t = {}
-  for k, v in pairs(p.spec) do t[k] = v end
-  for k, v in pairs(overrides) do t[k] = v end
-  return p, vc.pod(t)
-end
+h.fresh_runtime_dir()
 
 describe("ppc64le", function()
   it("builds a minimal pod: pseries, POWER9, no TCG-less mitigations, hvc0", function()
     local p = vc.pod{arch = "ppc64le", accel = "tcg", name = "p1",
                      kernel = {path = "/boot/vmlinux", params = "x=1"}}
-    argv_eq(p:argv(), {
+    h.argv_eq(p:argv(), {
       "qemu-system-ppc64",
       "-name", "p1",
       "-machine", "pseries,accel=tcg,usb=off,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken," ..
@@ -63,7 +27,7 @@ describe("ppc64le", function()
 
   it("leaves the capabilities to QEMU and uses the host CPU under KVM", function()
     local p = vc.pod{arch = "ppc64le", accel = "kvm", name = "p2", vcpus = 2, max_vcpus = 128}
-    argv_eq(p:argv(), {
+    h.argv_eq(p:argv(), {
       "qemu-system-ppc64",
       "-name", "p2",
       "-machine", "pseries,accel=kvm,usb=off",
@@ -80,7 +44,7 @@ describe("ppc64le", function()
     local p = vc.pod{arch = "ppc64le", accel = "tcg", name = "p3", memory = 768,
                      max_memory = 1025, memory_slots = 4, image = "/img/root.img",
                      rng = true, bridges = 2}
-    argv_eq(p:argv(), {
+    h.argv_eq(p:argv(), {
       "qemu-system-ppc64",
       "-name", "p3",
       "-machine", "pseries,accel=tcg,usb=off,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken," ..
@@ -101,16 +65,16 @@ describe("ppc64le", function()
   end)
 
   it("refuses boot memory off the 256 MiB grid, more than 128 vCPUs, pvpanic", function()
-    local msg = pod_error{arch = "ppc64le", accel = "tcg", memory = 300}
+    local msg = h.pod_error{arch = "ppc64le", accel = "tcg", memory = 300}
     eq(msg:find("memory: 300 MiB is not a multiple of 256 MiB", 1, true) ~= nil, true, msg)
-    msg = pod_error{arch = "ppc64le", accel = "tcg", max_vcpus = 129}
+    msg = h.pod_error{arch = "ppc64le", accel = "tcg", max_vcpus = 129}
     eq(msg:find("max_vcpus (129) is above ppc64le's limit (128)", 1, true) ~= nil, true, msg)
-    msg = pod_error{arch = "ppc64le", accel = "tcg", pvpanic = true}
+    msg = h.pod_error{arch = "ppc64le", accel = "tcg", pvpanic = true}
     eq(msg:find("pvpanic: not available on ppc64le machine pseries", 1, true) ~= nil, true, msg)
   end)
 
   it("starts the example pod in qemu-system-ppc64 with its bridges and devices", function()
-    local ex, p = example{accel = "tcg", freeze = true}
+    local ex, p = h.example("ppc64le", {accel = "tcg", freeze = true})
     eq(ex:argv()[1], "qemu-system-ppc64", "the example's binary")
     local argv = p:argv()
     eq(table.concat(argv, " "):find("-m 512M,slots=1,maxmem=2048M", 1, true) ~= nil, true,
@@ -122,19 +86,19 @@ describe("ppc64le", function()
       for _, d in ipairs(bus.devices) do devs[#devs + 1] = d end
     end
     for _, id in ipairs{"pci-bridge0", "pci-bridge1"} do
-      local b = find(devs, function(d) return d.qdev_id == id end)
+      local b = h.find(devs, function(d) return d.qdev_id == id end)
       eq(b ~= nil, true, id .. " on pci.0")
       eq(b.class_info.class, 0x0604, id .. " is a PCI bridge")
       eq(b.pci_bridge.bus.secondary > 0, true, id .. " has a secondary bus")
     end
     -- virtio-rng (1af4:1005) and virtio-balloon (1af4:1002), transitional.
-    eq(find(devs, function(d) return d.id.vendor == 0x1af4 and d.id.device == 0x1005 end) ~= nil,
+    eq(h.find(devs, function(d) return d.id.vendor == 0x1af4 and d.id.device == 0x1005 end) ~= nil,
        true, "virtio-rng-pci")
-    eq(find(devs, function(d) return d.qdev_id == "balloon0" end).id.device, 0x1002,
+    eq(h.find(devs, function(d) return d.qdev_id == "balloon0" end).id.device, 0x1002,
        "virtio-balloon-pci")
     -- The console: -serial became the sPAPR VTY the guest sees as hvc0.
-    local vty = find(vm:execute("qom-list", {path = "/machine/unattached"}),
-                     function(e) return e.type == "child<spapr-vty>" end)
+    local vty = h.find(vm:execute("qom-list", {path = "/machine/unattached"}),
+                       function(e) return e.type == "child<spapr-vty>" end)
     eq(vty ~= nil, true, "spapr-vty")
     eq(vm:execute("qom-get", {path = "/machine/unattached/" .. vty.name,
                               property = "chardev"}), "console")

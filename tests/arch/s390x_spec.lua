@@ -1,52 +1,21 @@
 -- s390x policy: pods in, argv out (expected arrays written by hand), and
 -- qemu-system-s390x accepts what the policy builds.
 local vc = require "vclaunch"
+local h = dofile((os.getenv("VC_SOURCE_DIR") or ".") .. "/tests/arch/helpers.lua")
 
-local src = os.getenv("VC_SOURCE_DIR") or "."
-local build = os.getenv("VC_BUILD_DIR") or "build"
-vc.options.runtime_dir = os.tmpname() .. ".d"
-os.remove(vc.options.runtime_dir:sub(1, -3))
+h.fresh_runtime_dir()
 
--- Compares two argv arrays and names the first difference.
-local function argv_eq(got, want)
-  for i = 1, math.max(#got, #want) do
-    if got[i] ~= want[i] then
-      error(("argv[%d]: got %s, want %s\ngot:  %s\nwant: %s"):format(i, tostring(got[i]),
-            tostring(want[i]), table.concat(got, " "), table.concat(want, " ")), 2)
-    end
-  end
-end
-
-local function pod_error(t)
-  local e = expect_error(vc.pod, t)
-  eq(e.kind, "recipe", tostring(e))
-  return tostring(e)
-end
-
-local function find(list, pred)
-  for _, x in ipairs(list) do
-    if pred(x) then return x end
-  end
-end
-
--- The example recipe's pod (its argv is checked), rebuilt with overrides.
-local function example(overrides)
-  local saved = arg
-  arg = {[0] = src .. "/examples/s390x.lua"}
-  local ok, p = pcall(dofile, src .. "/examples/s390x.lua")
-  arg = saved
-  if not ok then error(p, 0) end
-  local t = {}
-  for k, v in pairs(p.spec) do t[k] = v end
-  for k, v in pairs(overrides) do t[k] = v end
-  return p, vc.pod(t)
+-- The head of a TCG pod with default vCPUs, memory and console, as the
+-- minimal pod below spells it out, then extra.
+local function head(name, extra)
+  return h.head("qemu-system-s390x", name, "s390-ccw-virtio,accel=tcg", "max", extra)
 end
 
 describe("s390x", function()
   it("builds a minimal pod: s390-ccw-virtio, the SCLP console", function()
     local p = vc.pod{arch = "s390x", accel = "tcg", name = "s1",
                      kernel = {path = "/boot/vmlinuz", params = "x=1"}}
-    argv_eq(p:argv(), {
+    h.argv_eq(p:argv(), {
       "qemu-system-s390x",
       "-name", "s1",
       "-machine", "s390-ccw-virtio,accel=tcg",
@@ -63,7 +32,7 @@ describe("s390x", function()
 
   it("uses the host CPU under KVM", function()
     local p = vc.pod{arch = "s390x", accel = "kvm", name = "s2", vcpus = 4, max_vcpus = 248}
-    argv_eq(p:argv(), {
+    h.argv_eq(p:argv(), {
       "qemu-system-s390x",
       "-name", "s2",
       "-machine", "s390-ccw-virtio,accel=kvm",
@@ -82,16 +51,7 @@ describe("s390x", function()
                      sockets = {{name = "org.vclaunch.agent", path = "/run/agent.sock"}},
                      drives = {{file = "/img/data.img"}},
                      balloon = true}
-    argv_eq(p:argv(), {
-      "qemu-system-s390x",
-      "-name", "s3",
-      "-machine", "s390-ccw-virtio,accel=tcg",
-      "-cpu", "max",
-      "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
-      "-m", "512M",
-      "-nodefaults", "-no-user-config", "-nographic",
-      "-chardev", "stdio,id=console",
-      "-serial", "chardev:console",
+    h.argv_eq(p:argv(), head("s3", {
       "-drive", "if=none,id=image0,file=/img/root.img,format=raw,readonly=on",
       "-device", "virtio-blk-ccw,drive=image0,devno=fe.0.0001",
       "-fsdev", "local,id=fs0,path=/srv/share,security_model=none,multidevs=remap",
@@ -103,42 +63,33 @@ describe("s390x", function()
       "-drive", "if=none,id=drive0,file=/img/data.img,format=raw",
       "-device", "virtio-blk-ccw,drive=drive0,devno=fe.0.0004",
       "-device", "virtio-balloon-ccw,id=balloon0,devno=fe.0.0005",
-    })
+    }))
   end)
 
   it("passes host devices through as vfio-ccw subchannels with a devno", function()
     local p = vc.pod{arch = "s390x", accel = "tcg", name = "s4",
                      vfio = {{sysfsdev = "/sys/bus/mdev/devices/a1b2"}}, balloon = true}
-    argv_eq(p:argv(), {
-      "qemu-system-s390x",
-      "-name", "s4",
-      "-machine", "s390-ccw-virtio,accel=tcg",
-      "-cpu", "max",
-      "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
-      "-m", "512M",
-      "-nodefaults", "-no-user-config", "-nographic",
-      "-chardev", "stdio,id=console",
-      "-serial", "chardev:console",
+    h.argv_eq(p:argv(), head("s4", {
       "-device", "vfio-ccw,sysfsdev=/sys/bus/mdev/devices/a1b2,devno=fe.0.0001,id=vfio0",
       "-device", "virtio-balloon-ccw,id=balloon0,devno=fe.0.0002",
-    })
+    }))
   end)
 
   it("refuses rng, bridges, max_memory and more than 248 vCPUs, naming s390x", function()
-    local msg = pod_error{arch = "s390x", accel = "tcg", rng = true}
+    local msg = h.pod_error{arch = "s390x", accel = "tcg", rng = true}
     eq(msg:find("rng: s390x has no virtio-rng", 1, true) ~= nil, true, msg)
-    msg = pod_error{arch = "s390x", accel = "tcg", bridges = 1}
+    msg = h.pod_error{arch = "s390x", accel = "tcg", bridges = 1}
     eq(msg:find("bridges: machine s390-ccw-virtio has no hotplug bridges", 1, true) ~= nil,
        true, msg)
-    msg = pod_error{arch = "s390x", accel = "tcg", max_memory = 1024}
+    msg = h.pod_error{arch = "s390x", accel = "tcg", max_memory = 1024}
     eq(msg:find("max_memory: s390x has no memory hotplug", 1, true) ~= nil, true, msg)
-    msg = pod_error{arch = "s390x", accel = "tcg", max_vcpus = 249}
+    msg = h.pod_error{arch = "s390x", accel = "tcg", max_vcpus = 249}
     eq(msg:find("max_vcpus (249) is above s390x's limit (248)", 1, true) ~= nil, true, msg)
   end)
 
   it("starts the example pod in qemu-system-s390x: ccw devices, SCLP console", function()
-    local ex, p = example{accel = "tcg", freeze = true,
-                          volumes = {{host_path = build, tag = "share0"}}}
+    local ex, p = h.example("s390x", {accel = "tcg", freeze = true,
+                                      volumes = {{host_path = h.build, tag = "share0"}}})
     eq(ex:argv()[1], "qemu-system-s390x", "the example's binary")
     local vm = p:start()
     eq(vm:execute("query-status").status, "prelaunch")
@@ -147,24 +98,24 @@ describe("s390x", function()
                   balloon0 = {"virtio-balloon-ccw", "fe.0.0003"}}
     local listed = vm:execute("qom-list", {path = "/machine/peripheral"})
     for id, w in pairs(want) do
-      local e = find(listed, function(x) return x.name == id end)
+      local e = h.find(listed, function(x) return x.name == id end)
       eq(e and e.type, "child<" .. w[1] .. ">", id)
       eq(vm:execute("qom-get", {path = "/machine/peripheral/" .. id, property = "devno"}),
          w[2], id .. " devno")
     end
     -- The 9p share (no id of its own) got the first number.
-    local fs = find(vm:execute("qom-list", {path = "/machine/peripheral-anon"}),
-                    function(x) return x.type == "child<virtio-9p-ccw>" end)
+    local fs = h.find(vm:execute("qom-list", {path = "/machine/peripheral-anon"}),
+                      function(x) return x.type == "child<virtio-9p-ccw>" end)
     eq(fs ~= nil, true, "virtio-9p-ccw")
     eq(vm:execute("qom-get", {path = "/machine/peripheral-anon/" .. fs.name,
                               property = "devno"}), "fe.0.0001")
     -- The console: -serial became the SCLP console on the stdio chardev.
-    local sclp = find(vm:execute("qom-list", {path = "/machine/unattached"}),
-                      function(x) return x.type == "child<sclpconsole>" end)
+    local sclp = h.find(vm:execute("qom-list", {path = "/machine/unattached"}),
+                        function(x) return x.type == "child<sclpconsole>" end)
     eq(sclp ~= nil, true, "sclpconsole")
     eq(vm:execute("qom-get", {path = "/machine/unattached/" .. sclp.name,
                               property = "chardev"}), "console")
-    local chardev = find(vm:execute("query-chardev"), function(x) return x.label == "console" end)
+    local chardev = h.find(vm:execute("query-chardev"), function(x) return x.label == "console" end)
     eq(chardev and chardev.filename, "stdio")
     eq(vm:kill().signal, 9)
   end)
