@@ -130,14 +130,7 @@ const char *const vc__transports[] = {"pci", "ccw", "mmio", NULL};
 static const vc_opt_t virtio_rng_opts[] = {{"-object", VC_OPT_KV, "rng-random"},
                                            {"-device", VC_OPT_KV, "virtio-rng-%t"}};
 static const vc_field_t virtio_rng_fields[] = {
-    {.name = "id",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 0,
-     .doc = "id of the rng-random object the device reads",
-     .key2 = "rng",
-     .opt2 = 1},
+    ID_LINK("id", 0, "rng", 1, "id of the rng-random object the device reads"),
     F("filename", VC_T_PATH, 0, NULL, NULL, 0, 0, "filename", 0, "entropy source (/dev/urandom)"),
     F("max_bytes", VC_T_INT, 0, NULL, NULL, 1, LLONG_MAX, "max-bytes", 1,
       "bytes the guest may read per period"),
@@ -159,47 +152,27 @@ static const vc_field_t virtio_balloon_fields[] = {
       "give memory back when the guest runs out"),
     F("free_page_reporting", VC_T_BOOL, 0, NULL, NULL, 0, 0, "free-page-reporting", 0,
       "the guest reports free pages"),
-    TRANSPORT,
-    BUS(0),
-    ADDR(0),
-    DEVNO(0),
-    IOMMU_PLATFORM(0),
+    VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
 };
 KIND("virtio-balloon", "virtio-balloon: guest memory ballooning", virtio_balloon_opts,
      virtio_balloon_fields);
 
-static const char *const blk_formats[] = {"raw", "qcow2", NULL};
-static const char *const blk_aios[] = {"threads", "native", "io_uring", NULL};
+const char *const vc__drive_formats[] = {"raw", "qcow2", NULL};
+const char *const vc__drive_aios[] = {"threads", "native", "io_uring", NULL};
 static const vc_opt_t virtio_blk_opts[] = {{"-drive", VC_OPT_KV, "if=none"},
                                            {"-device", VC_OPT_KV, "virtio-blk-%t"}};
 static const vc_field_t virtio_blk_fields[] = {
-    {.name = "id",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 0,
-     .doc = "id of the drive the device uses",
-     .key2 = "drive",
-     .opt2 = 1},
-    F("file", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "file", 0, "disk image"),
-    F("format", VC_T_ENUM, VC_F_REQUIRED, NULL, blk_formats, 0, 0, "format", 0,
-      "image format (never probed)"),
-    F("readonly", VC_T_BOOL, 0, NULL, NULL, 0, 0, "readonly", 0, NULL),
-    F("aio", VC_T_ENUM, 0, NULL, blk_aios, 0, 0, "aio", 0, "I/O backend"),
+    DRIVE_FIELDS(NULL),
     F("discard", VC_T_BOOL, 0, NULL, NULL, 0, 0, "discard", 1, "the guest may discard"),
     F("serial", VC_T_STR, 0, NULL, NULL, 0, 0, "serial", 1, "serial number seen by the guest"),
     F("config_wce", VC_T_BOOL, 0, NULL, NULL, 0, 0, "config-wce", 1,
       "the guest may toggle the write cache"),
     F("share_rw", VC_T_BOOL, 0, NULL, NULL, 0, 0, "share-rw", 1, "allow shared writers"),
-    TRANSPORT,
-    BUS(1),
-    ADDR(1),
-    DEVNO(1),
-    IOMMU_PLATFORM(1),
+    VIRTIO_PLACEMENT(1),
     DISABLE_MODERN(1),
     ROMFILE(1),
-    F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 1, "id of the device itself"),
+    DEVICE_ID(1),
 };
 KIND("virtio-blk", "virtio-blk: a disk image as a virtio block device", virtio_blk_opts,
      virtio_blk_fields);
@@ -208,11 +181,7 @@ static const vc_opt_t virtio_serial_opts[] = {{"-device", VC_OPT_KV, "virtio-ser
 static const vc_field_t virtio_serial_fields[] = {
     F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, "ports attach to bus <id>.0"),
     F("max_ports", VC_T_INT, 0, NULL, NULL, 1, 31, "max_ports", 0, NULL),
-    TRANSPORT,
-    BUS(0),
-    ADDR(0),
-    DEVNO(0),
-    IOMMU_PLATFORM(0),
+    VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
 };
 KIND("virtio-serial", "virtio-serial: a controller for virtconsole/virtserialport",
@@ -225,20 +194,11 @@ static const vc_field_t serial_port_fields[] = {
     F("bus", VC_T_ID, 0, NULL, NULL, 0, 0, "bus", 0, "virtio-serial bus (serial0.0)"),
 };
 static const vc_opt_t virtconsole_opts[] = {{"-device", VC_OPT_KV, "virtconsole"}};
-static const vc_kind_t kind_virtconsole = {.name = "virtconsole",
-                                           .doc = "virtconsole: a console port on virtio-serial",
-                                           .opts = virtconsole_opts,
-                                           .nopts = N(virtconsole_opts),
-                                           .fields = serial_port_fields,
-                                           .nfields = N(serial_port_fields)};
+KIND_NAMED(kind_virtconsole, "virtconsole", "virtconsole: a console port on virtio-serial",
+           virtconsole_opts, serial_port_fields, NULL);
 static const vc_opt_t virtserialport_opts[] = {{"-device", VC_OPT_KV, "virtserialport"}};
-static const vc_kind_t kind_virtserialport = {.name = "virtserialport",
-                                              .doc =
-                                                  "virtserialport: a named port on virtio-serial",
-                                              .opts = virtserialport_opts,
-                                              .nopts = N(virtserialport_opts),
-                                              .fields = serial_port_fields,
-                                              .nfields = N(serial_port_fields)};
+KIND_NAMED(kind_virtserialport, "virtserialport", "virtserialport: a named port on virtio-serial",
+           virtserialport_opts, serial_port_fields, NULL);
 
 static const vc_opt_t vhost_vsock_opts[] = {{"-device", VC_OPT_KV, "vhost-vsock-%t"}};
 static const vc_field_t vhost_vsock_fields[] = {
@@ -247,11 +207,7 @@ static const vc_field_t vhost_vsock_fields[] = {
       "the guest's vsock address"),
     F("vhostfd", VC_T_INT, 0, NULL, NULL, 3, INT_MAX, "vhostfd", 0,
       "an open /dev/vhost-vsock handed to QEMU"),
-    TRANSPORT,
-    BUS(0),
-    ADDR(0),
-    DEVNO(0),
-    IOMMU_PLATFORM(0),
+    VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
 };
 KIND("vhost-vsock", "vhost-vsock: host<->guest sockets", vhost_vsock_opts, vhost_vsock_fields);
@@ -262,25 +218,14 @@ static const char *const multidevs_modes[] = {"remap", "forbid", "warn", NULL};
 static const vc_opt_t virtio_9p_opts[] = {{"-fsdev", VC_OPT_KV, "local"},
                                           {"-device", VC_OPT_KV, "virtio-9p-%t"}};
 static const vc_field_t virtio_9p_fields[] = {
-    {.name = "id",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 0,
-     .doc = "id of the fsdev the device exports",
-     .key2 = "fsdev",
-     .opt2 = 1},
+    ID_LINK("id", 0, "fsdev", 1, "id of the fsdev the device exports"),
     F("path", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "path", 0, "host directory"),
     F("security_model", VC_T_ENUM, 0, "none", security_models, 0, 0, "security_model", 0, NULL),
     F("multidevs", VC_T_ENUM, 0, NULL, multidevs_modes, 0, 0, "multidevs", 0, NULL),
     F("readonly", VC_T_BOOL, 0, NULL, NULL, 0, 0, "readonly", 0, NULL),
     F("mount_tag", VC_T_STR, VC_F_REQUIRED, NULL, NULL, 0, 0, "mount_tag", 1,
       "tag the guest mounts"),
-    TRANSPORT,
-    BUS(1),
-    ADDR(1),
-    DEVNO(1),
-    IOMMU_PLATFORM(1),
+    VIRTIO_PLACEMENT(1),
 };
 KIND("virtio-9p", "virtio-9p: a host directory shared over 9p", virtio_9p_opts, virtio_9p_fields);
 
@@ -289,11 +234,7 @@ static const vc_field_t virtio_scsi_fields[] = {
     F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, NULL),
     F("iothread", VC_T_ID, 0, NULL, NULL, 0, 0, "iothread", 0, "iothread object id"),
     F("num_queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "num_queues", 0, NULL),
-    TRANSPORT,
-    BUS(0),
-    ADDR(0),
-    DEVNO(0),
-    IOMMU_PLATFORM(0),
+    VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
 };
 KIND("virtio-scsi", "virtio-scsi: a SCSI controller", virtio_scsi_opts, virtio_scsi_fields);

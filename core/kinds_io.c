@@ -9,18 +9,6 @@
 
 /* ---- checks shared by several kinds ---- */
 
-static int set(const vc_dev_t *d, const char *name)
-{
-    return vc_dev_get(d, name) != NULL;
-}
-
-static int hex_digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)s[i])) return 0;
-    return 1;
-}
-
 /* "52:54:00:12:34:56": six hex pairs separated by ':'. */
 static int check_mac(const vc_dev_t *d, vc_error_t *err)
 {
@@ -78,29 +66,27 @@ static int check_pow2(const vc_dev_t *d, const char *field, vc_error_t *err)
 
 /* ---- virtio-net: one device, three backends ---- */
 
+/* The chardev of a vhost-user device: its id lands as chardev= in option
+ * 1 (the -netdev vhost-user or the device). */
+#define VHOST_USER_CHARDEV                                                                         \
+    ID_LINK("chardev", 0, "chardev", 1, "id of the socket chardev that connects to the backend"),  \
+        F("socket", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "path", 0,                         \
+          "the backend's vhost-user socket")
+
 /* The virtio-net device fields every network kind shares; the backend's id
  * field (key "id" in option 0, key2 "netdev" in option NET_DEV) comes first. */
 #define NET_DEVICE_FIELDS(opt_, mac_flags_)                                                        \
     F("mac", VC_T_STR, mac_flags_, NULL, NULL, 0, 0, "mac", opt_,                                  \
       "guest MAC address (52:54:00:12:34:56)"),                                                    \
-        F("mq", VC_T_BOOL, 0, NULL, NULL, 0, 0, "mq", opt_, "multiqueue"), TRANSPORT, BUS(opt_),   \
-        ADDR(opt_), DEVNO(opt_), IOMMU_PLATFORM(opt_),                                             \
+        F("mq", VC_T_BOOL, 0, NULL, NULL, 0, 0, "mq", opt_, "multiqueue"), VIRTIO_PLACEMENT(opt_), \
         F("vectors", VC_T_INT, VC_F_PCI, NULL, NULL, 0, 2048, "vectors", opt_,                     \
           "MSI-X vectors (2 * queues + 2 with mq)"),                                               \
-        DISABLE_MODERN(opt_), ROMFILE(opt_),                                                       \
-        F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", opt_, "id of the device itself")
+        DISABLE_MODERN(opt_), ROMFILE(opt_), DEVICE_ID(opt_)
 
 static const vc_opt_t virtio_net_tap_opts[] = {{"-netdev", VC_OPT_KV, "tap"},
                                                {"-device", VC_OPT_KV, "virtio-net-%t"}};
 static const vc_field_t virtio_net_tap_fields[] = {
-    {.name = "id",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 0,
-     .doc = "id of the tap netdev the device uses",
-     .key2 = "netdev",
-     .opt2 = 1},
+    ID_LINK("id", 0, "netdev", 1, "id of the tap netdev the device uses"),
     F("ifname", VC_T_STR, 0, NULL, NULL, 0, 0, "ifname", 0,
       "host tap interface QEMU opens by name (one of ifname and fds)"),
     F("script", VC_T_STR, 0, NULL, NULL, 0, 0, "script", 0,
@@ -119,11 +105,12 @@ static const vc_field_t virtio_net_tap_fields[] = {
 
 static int check_virtio_net_tap(const vc_dev_t *d, vc_error_t *err)
 {
-    int ifname = set(d, "ifname"), fds = set(d, "fds");
-    if (ifname == fds)
+    static const char *const ifname_fds[] = {"ifname", "fds"};
+    int nset = count_set(d, ifname_fds, N(ifname_fds), NULL, NULL);
+    if (nset != 1)
         return vc_dev_error(d, NULL, err, "exactly one of 'ifname' and 'fds' must be set (%s)",
-                            ifname ? "both are" : "neither is");
-    if (ifname) {
+                            nset ? "both are" : "neither is");
+    if (has(d, "ifname")) {
         const char *name = vc_dev_get(d, "ifname");
         size_t len = strlen(name);
         if (len == 0 || len > 15 || strpbrk(name, "/: ") || !strcmp(name, ".") ||
@@ -134,17 +121,17 @@ static int check_virtio_net_tap(const vc_dev_t *d, vc_error_t *err)
                                 name);
         /* QEMU runs /etc/qemu-ifup and /etc/qemu-ifdown when these are
          * absent: vclaunch never lets that happen silently. */
-        if (!set(d, "script")) return vc_dev_error(d, "script", err, "is required with ifname");
-        if (!set(d, "downscript"))
+        if (!has(d, "script")) return vc_dev_error(d, "script", err, "is required with ifname");
+        if (!has(d, "downscript"))
             return vc_dev_error(d, "downscript", err, "is required with ifname");
-        if (set(d, "vhostfds"))
+        if (has(d, "vhostfds"))
             return vc_dev_error(d, "vhostfds", err, "needs fds (QEMU refuses it with ifname)");
     } else {
         /* QEMU: "ifname=, script=, downscript=, vnet_hdr=, helper=, queues=,
          * fd= and vhostfd= are invalid with fds=" */
         const char *only_ifname[] = {"script", "downscript", "queues"};
         for (size_t i = 0; i < N(only_ifname); i++)
-            if (set(d, only_ifname[i]))
+            if (has(d, only_ifname[i]))
                 return vc_dev_error(d, only_ifname[i], err, "applies with ifname only, not fds");
     }
     int nfds = check_fd_list(d, "fds", err);
@@ -168,14 +155,7 @@ KIND_CHECK("virtio-net-tap",
 static const vc_opt_t virtio_net_user_opts[] = {{"-netdev", VC_OPT_KV, "user"},
                                                 {"-device", VC_OPT_KV, "virtio-net-%t"}};
 static const vc_field_t virtio_net_user_fields[] = {
-    {.name = "id",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 0,
-     .doc = "id of the user netdev the device uses",
-     .key2 = "netdev",
-     .opt2 = 1},
+    ID_LINK("id", 0, "netdev", 1, "id of the user netdev the device uses"),
     F("restrict", VC_T_BOOL, 0, NULL, NULL, 0, 0, "restrict", 0,
       "isolate the guest from the host and the outside"),
     F("net", VC_T_STR, 0, NULL, NULL, 0, 0, "net", 0, "guest network, addr[/mask] (10.0.2.0/24)"),
@@ -191,24 +171,8 @@ static const vc_opt_t vhost_user_net_opts[] = {{"-chardev", VC_OPT_KV, "socket"}
                                                {"-netdev", VC_OPT_KV, "vhost-user"},
                                                {"-device", VC_OPT_KV, "virtio-net-%t"}};
 static const vc_field_t vhost_user_net_fields[] = {
-    {.name = "id",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 1,
-     .doc = "id of the vhost-user netdev the device uses",
-     .key2 = "netdev",
-     .opt2 = 2},
-    {.name = "chardev",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 0,
-     .doc = "id of the socket chardev that connects to the backend",
-     .key2 = "chardev",
-     .opt2 = 1},
-    F("socket", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "path", 0,
-      "the backend's vhost-user socket"),
+    ID_LINK("id", 1, "netdev", 2, "id of the vhost-user netdev the device uses"),
+    VHOST_USER_CHARDEV,
     F("vhostforce", VC_T_BOOL, 0, "on", NULL, 0, 0, "vhostforce", 1,
       "use vhost even for a guest without MSI-X"),
     F("queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "queues", 1, "queue pairs"),
@@ -220,62 +184,26 @@ KIND_CHECK("vhost-user-net",
 
 /* ---- SCSI disks on a virtio-scsi controller ---- */
 
-static const char *const scsi_formats[] = {"raw", "qcow2", NULL};
-static const char *const scsi_aios[] = {"threads", "native", "io_uring", NULL};
 static const vc_field_t scsi_disk_fields[] = {
-    {.name = "id",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 0,
-     .doc = "id of the drive the device uses",
-     .key2 = "drive",
-     .opt2 = 1},
-    F("file", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "file", 0, "disk image"),
-    F("format", VC_T_ENUM, VC_F_REQUIRED, NULL, scsi_formats, 0, 0, "format", 0,
-      "image format (never probed)"),
-    F("readonly", VC_T_BOOL, 0, NULL, NULL, 0, 0, "readonly", 0, "open the image read-only"),
-    F("aio", VC_T_ENUM, 0, NULL, scsi_aios, 0, 0, "aio", 0, "I/O backend"),
+    DRIVE_FIELDS("open the image read-only"),
     F("bus", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "bus", 1,
       "the controller's SCSI bus, <virtio-scsi id>.0"),
     F("channel", VC_T_INT, 0, NULL, NULL, 0, 0, "channel", 1, "SCSI channel (0 on virtio-scsi)"),
     F("scsi_id", VC_T_INT, 0, NULL, NULL, 0, 255, "scsi-id", 1, "SCSI target"),
     F("lun", VC_T_INT, 0, NULL, NULL, 0, 16383, "lun", 1, "logical unit"),
     F("serial", VC_T_STR, 0, NULL, NULL, 0, 0, "serial", 1, "serial number seen by the guest"),
-    F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 1, "id of the device itself"),
+    DEVICE_ID(1),
 };
 static const vc_opt_t scsi_hd_opts[] = {{"-drive", VC_OPT_KV, "if=none"},
                                         {"-device", VC_OPT_KV, "scsi-hd"}};
-static const vc_kind_t kind_scsi_hd = {.name = "scsi-hd",
-                                       .doc = "-drive + scsi-hd: a disk image as a SCSI disk",
-                                       .opts = scsi_hd_opts,
-                                       .nopts = N(scsi_hd_opts),
-                                       .fields = scsi_disk_fields,
-                                       .nfields = N(scsi_disk_fields)};
+KIND_NAMED(kind_scsi_hd, "scsi-hd", "-drive + scsi-hd: a disk image as a SCSI disk", scsi_hd_opts,
+           scsi_disk_fields, NULL);
 static const vc_opt_t scsi_cd_opts[] = {{"-drive", VC_OPT_KV, "if=none"},
                                         {"-device", VC_OPT_KV, "scsi-cd"}};
-static const vc_kind_t kind_scsi_cd = {.name = "scsi-cd",
-                                       .doc = "-drive + scsi-cd: an image as a SCSI CD-ROM",
-                                       .opts = scsi_cd_opts,
-                                       .nopts = N(scsi_cd_opts),
-                                       .fields = scsi_disk_fields,
-                                       .nfields = N(scsi_disk_fields)};
+KIND_NAMED(kind_scsi_cd, "scsi-cd", "-drive + scsi-cd: an image as a SCSI CD-ROM", scsi_cd_opts,
+           scsi_disk_fields, NULL);
 
 /* ---- vhost-user devices: a socket chardev + the device ---- */
-
-/* The chardev of a vhost-user device: its id lands as chardev= on the
- * device (option 1). */
-#define VHOST_USER_CHARDEV                                                                         \
-    {.name = "chardev",                                                                            \
-     .type = VC_T_ID,                                                                              \
-     .flags = VC_F_REQUIRED,                                                                       \
-     .key = "id",                                                                                  \
-     .opt = 0,                                                                                     \
-     .doc = "id of the socket chardev that connects to the backend",                               \
-     .key2 = "chardev",                                                                            \
-     .opt2 = 1},                                                                                   \
-        F("socket", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "path", 0,                         \
-          "the backend's vhost-user socket")
 
 /* QEMU 7.2 has vhost-user-blk-pci and vhost-user-scsi-pci only: there is no
  * -ccw variant, and the mmio device is named without the "-device" suffix
@@ -289,6 +217,10 @@ static int check_pci_only(const vc_dev_t *d, vc_error_t *err)
     return 0;
 }
 
+/* The device fields vhost-user-blk and vhost-user-scsi share (option 1). */
+#define VHOST_USER_PCI_DEVICE                                                                      \
+    TRANSPORT, BUS(1), ADDR(1), DISABLE_MODERN(1), ROMFILE(1), DEVICE_ID(1)
+
 static const vc_opt_t vhost_user_blk_opts[] = {{"-chardev", VC_OPT_KV, "socket"},
                                                {"-device", VC_OPT_KV, "vhost-user-blk-%t"}};
 static const vc_field_t vhost_user_blk_fields[] = {
@@ -296,12 +228,7 @@ static const vc_field_t vhost_user_blk_fields[] = {
     F("num_queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "num-queues", 1, "request queues"),
     F("queue_size", VC_T_INT, 0, NULL, NULL, 1, 1024, "queue-size", 1,
       "entries per queue, a power of two"),
-    TRANSPORT,
-    BUS(1),
-    ADDR(1),
-    DISABLE_MODERN(1),
-    ROMFILE(1),
-    F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 1, "id of the device itself"),
+    VHOST_USER_PCI_DEVICE,
 };
 static int check_vhost_user_blk(const vc_dev_t *d, vc_error_t *err)
 {
@@ -316,12 +243,7 @@ static const vc_opt_t vhost_user_scsi_opts[] = {{"-chardev", VC_OPT_KV, "socket"
 static const vc_field_t vhost_user_scsi_fields[] = {
     VHOST_USER_CHARDEV,
     F("num_queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "num_queues", 1, "request queues"),
-    TRANSPORT,
-    BUS(1),
-    ADDR(1),
-    DISABLE_MODERN(1),
-    ROMFILE(1),
-    F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 1, "id of the device itself"),
+    VHOST_USER_PCI_DEVICE,
 };
 KIND_CHECK("vhost-user-scsi",
            "vhost-user-scsi: a SCSI controller served by a vhost-user backend (pci only)",
@@ -341,13 +263,9 @@ static const vc_field_t vhost_user_fs_fields[] = {
       "entries per request queue, a power of two"),
     F("num_request_queues", VC_T_INT, 0, NULL, NULL, 1, 1022, "num-request-queues", 1,
       "request queues"),
-    TRANSPORT,
-    BUS(1),
-    ADDR(1),
-    DEVNO(1),
-    IOMMU_PLATFORM(1),
+    VIRTIO_PLACEMENT(1),
     ROMFILE(1),
-    F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 1, "id of the device itself"),
+    DEVICE_ID(1),
 };
 static int check_vhost_user_fs(const vc_dev_t *d, vc_error_t *err)
 {
@@ -371,7 +289,7 @@ static const vc_field_t vfio_pci_fields[] = {
       "device id the guest sees"),
     F("romfile", VC_T_STR, 0, NULL, NULL, 0, 0, "romfile", 0, "option ROM image; empty for none"),
     F("bus", VC_T_ID, 0, NULL, NULL, 0, 0, "bus", 0, "parent PCI bus (a root port)"),
-    F("addr", VC_T_STR, 0, NULL, NULL, 0, 0, "addr", 0, "slot[.function] on the bus"),
+    PCI_ADDR,
     F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, "id of the device itself"),
 };
 /* [dddd:]bb:dd.f in hex, device at most 0x1f, function at most 7. */

@@ -8,17 +8,6 @@
 
 #include "kinds_def.h"
 
-static int has(const vc_dev_t *d, const char *name)
-{
-    return vc_dev_get(d, name) != NULL;
-}
-
-static int is_on(const vc_dev_t *d, const char *name)
-{
-    const char *v = vc_dev_get(d, name);
-    return v && strcmp(v, "on") == 0;
-}
-
 static const char *const on_off_auto[] = {"on", "off", "auto", NULL};
 
 /* ---- memory backends ---- */
@@ -144,14 +133,7 @@ KIND_CHECK("numa-dist", "-numa dist: the distance between two NUMA nodes", numa_
 static const vc_opt_t nvdimm_opts[] = {{"-object", VC_OPT_KV, "memory-backend-file"},
                                        {"-device", VC_OPT_KV, "nvdimm"}};
 static const vc_field_t nvdimm_fields[] = {
-    {.name = "memdev",
-     .type = VC_T_ID,
-     .flags = VC_F_REQUIRED,
-     .key = "id",
-     .opt = 0,
-     .doc = "id of the memory-backend-file object the NVDIMM exposes",
-     .key2 = "memdev",
-     .opt2 = 1},
+    ID_LINK("memdev", 0, "memdev", 1, "id of the memory-backend-file object the NVDIMM exposes"),
     F("mem_path", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "mem-path", 0,
       "backing file (or a host /dev/pmem device)"),
     F("size", VC_T_SIZE, VC_F_REQUIRED, NULL, NULL, 0, 0, "size", 0, "size of the NVDIMM"),
@@ -184,10 +166,13 @@ KIND("overcommit", "-overcommit: memory locking and CPU power management hints",
 
 /* ---- confidential guests ---- */
 
+#define CGS_ID                                                                                     \
+    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,                                     \
+      "object id, named by machine confidential_guest_support")
+
 static const vc_opt_t sev_opts[] = {{"-object", VC_OPT_KV, "sev-guest"}};
 static const vc_field_t sev_fields[] = {
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,
-      "object id, named by machine confidential_guest_support"),
+    CGS_ID,
     F("cbitpos", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 1, 63, "cbitpos", 0,
       "C-bit position in page table entries (the host's, from CPUID 0x8000001f)"),
     F("reduced_phys_bits", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 1, 63, "reduced-phys-bits", 0,
@@ -210,8 +195,7 @@ KIND("sev-guest",
 
 static const vc_opt_t tdx_opts[] = {{"-object", VC_OPT_KV, "tdx-guest"}};
 static const vc_field_t tdx_fields[] = {
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,
-      "object id, named by machine confidential_guest_support"),
+    CGS_ID,
     F("attributes", VC_T_INT, 0, NULL, NULL, 0, LLONG_MAX, "attributes", 0, "TD attribute bits"),
     F("sept_ve_disable", VC_T_BOOL, 0, NULL, NULL, 0, 0, "sept-ve-disable", 0,
       "no #VE on EPT violations of pending pages"),
@@ -227,25 +211,21 @@ KIND("tdx-guest",
      "kernel_irqchip split and confidential_guest_support naming it",
      tdx_opts, tdx_fields);
 
+/* s390-pv-guest and pef-guest take nothing but their id. */
+static const vc_field_t cgs_id_fields[] = {CGS_ID};
+
 static const vc_opt_t s390_pv_opts[] = {{"-object", VC_OPT_KV, "s390-pv-guest"}};
-static const vc_field_t s390_pv_fields[] = {
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,
-      "object id, named by machine confidential_guest_support"),
-};
-KIND("s390-pv-guest",
-     "-object s390-pv-guest: s390x protected virtualization (qemu-system-s390x, KVM on "
-     "secure-execution hardware)",
-     s390_pv_opts, s390_pv_fields);
+KIND_NAMED(kind_s390_pv, "s390-pv-guest",
+           "-object s390-pv-guest: s390x protected virtualization (qemu-system-s390x, KVM on "
+           "secure-execution hardware)",
+           s390_pv_opts, cgs_id_fields, NULL);
 
 static const vc_opt_t pef_opts[] = {{"-object", VC_OPT_KV, "pef-guest"}};
-static const vc_field_t pef_fields[] = {
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,
-      "object id, named by machine confidential_guest_support"),
-};
-KIND("pef-guest",
-     "-object pef-guest: POWER protected execution facility (qemu-system-ppc64 pseries, KVM on "
-     "PEF-capable hardware)",
-     pef_opts, pef_fields);
+KIND_NAMED(
+    kind_pef, "pef-guest",
+    "-object pef-guest: POWER protected execution facility (qemu-system-ppc64 pseries, KVM on "
+    "PEF-capable hardware)",
+    pef_opts, cgs_id_fields, NULL);
 
 /* ---- IOMMU ---- */
 
@@ -321,9 +301,10 @@ static int check_fw_cfg(const vc_dev_t *d, vc_error_t *err)
     if (strlen(name) > FW_CFG_NAME_MAX)
         return vc_dev_error(d, "name", err, "\"%s\" is longer than %d characters", name,
                             FW_CFG_NAME_MAX);
-    if (has(d, "file") == has(d, "string"))
-        return vc_dev_error(d, has(d, "file") ? "string" : NULL, err,
-                            "set exactly one of file and string");
+    static const char *const contents[] = {"file", "string"};
+    const char *second;
+    if (count_set(d, contents, N(contents), NULL, &second) != 1)
+        return vc_dev_error(d, second, err, "set exactly one of file and string");
     return 0;
 }
 static const vc_opt_t fw_cfg_opts[] = {{"-fw_cfg", VC_OPT_KV, NULL}};
@@ -364,14 +345,10 @@ static const char *const incoming_modes[] = {"uri", "fd", "exec", "tcp", "unix"}
 
 static int check_incoming(const vc_dev_t *d, vc_error_t *err)
 {
-    const char *first = NULL;
-    for (size_t i = 0; i < N(incoming_modes); i++) {
-        if (!has(d, incoming_modes[i])) continue;
-        if (first)
-            return vc_dev_error(d, incoming_modes[i], err, "excludes '%s': set only one", first);
-        first = incoming_modes[i];
-    }
-    if (!first) return vc_dev_error(d, NULL, err, "set one of uri, fd, exec, tcp and unix");
+    const char *first, *second;
+    int nset = count_set(d, incoming_modes, N(incoming_modes), &first, &second);
+    if (nset > 1) return vc_dev_error(d, second, err, "excludes '%s': set only one", first);
+    if (!nset) return vc_dev_error(d, NULL, err, "set one of uri, fd, exec, tcp and unix");
     const char *uri = vc_dev_get(d, "uri");
     static const char *const schemes[] = {"tcp:", "unix:", "fd:", "exec:", "rdma:", "vsock:"};
     if (uri && strcmp(uri, "defer") != 0) {
@@ -454,7 +431,7 @@ static const vc_field_t x3130_up_fields[] = {
       "downstream ports plug into bus <id>"),
     F("bus", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "bus", 0,
       "the root port (pcie-root-port id) the switch sits behind"),
-    F("addr", VC_T_STR, 0, NULL, NULL, 0, 0, "addr", 0, "slot[.function] on the bus"),
+    PCI_ADDR,
 };
 KIND("x3130-upstream", "-device x3130-upstream: the upstream port of a PCIe switch", x3130_up_opts,
      x3130_up_fields);
@@ -466,7 +443,7 @@ static const vc_field_t xio3130_down_fields[] = {
     F("chassis", VC_T_INT, 0, NULL, NULL, 0, 255, "chassis", 0,
       "chassis number; chassis and slot must be unique per port"),
     F("slot", VC_T_INT, 0, NULL, NULL, 0, 65535, "slot", 0, "slot number"),
-    F("addr", VC_T_STR, 0, NULL, NULL, 0, 0, "addr", 0, "slot[.function] on the bus"),
+    PCI_ADDR,
 };
 KIND("xio3130-downstream", "-device xio3130-downstream: a downstream port of a PCIe switch",
      xio3130_down_opts, xio3130_down_fields);
@@ -479,7 +456,7 @@ static const vc_field_t pxb_pcie_fields[] = {
     F("numa_node", VC_T_INT, 0, NULL, NULL, 0, NUMA_NODES_MAX, "numa_node", 0,
       "guest NUMA node the root complex belongs to"),
     F("bus", VC_T_ID, 0, "pcie.0", NULL, 0, 0, "bus", 0, "the main root complex"),
-    F("addr", VC_T_STR, 0, NULL, NULL, 0, 0, "addr", 0, "slot[.function] on the bus"),
+    PCI_ADDR,
 };
 KIND("pxb-pcie", "-device pxb-pcie: an extra PCIe root complex (per NUMA node)", pxb_pcie_opts,
      pxb_pcie_fields);
@@ -489,7 +466,7 @@ static const vc_field_t pcie_pci_bridge_fields[] = {
     F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,
       "conventional PCI devices plug into bus <id>"),
     F("bus", VC_T_ID, 0, NULL, NULL, 0, 0, "bus", 0, "a PCIe bus (pcie.0 or a root port)"),
-    F("addr", VC_T_STR, 0, NULL, NULL, 0, 0, "addr", 0, "slot[.function] on the bus"),
+    PCI_ADDR,
 };
 KIND("pcie-pci-bridge", "-device pcie-pci-bridge: a PCIe to conventional PCI bridge",
      pcie_pci_bridge_opts, pcie_pci_bridge_fields);
@@ -504,8 +481,8 @@ const vc_kind_t *const vc__kinds_platform[] = {
     &kind_overcommit_fields,
     &kind_sev_fields,
     &kind_tdx_fields,
-    &kind_s390_pv_fields,
-    &kind_pef_fields,
+    &kind_s390_pv,
+    &kind_pef,
     &kind_intel_iommu_fields,
     &kind_loader_fields,
     &kind_fw_cfg_fields,

@@ -5,9 +5,7 @@
  * this host lacks, so QEMU cannot start with it. */
 #include <fcntl.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "kind.h"
@@ -42,11 +40,7 @@ static void test_registered(void)
     for (const char *const *n = new_kinds; *n; n++)
         if (!vc_kind_find(*n)) VC_FAIL("kind %s is not registered", *n);
     /* every file's list is merged, and no name is declared twice */
-    size_t count = 0;
-    for (const vc_kind_t *const *k = vc_kinds(); *k; k++, count++)
-        for (const vc_kind_t *const *j = vc_kinds(); j < k; j++)
-            if (strcmp((*j)->name, (*k)->name) == 0) VC_FAIL("kind %s declared twice", (*k)->name);
-    ASSERT(count >= 11 + 17);
+    ASSERT(vc_test_kinds_unique() >= 11 + 17);
     /* every virtio kind has the same transport field: pci by default */
     const char *virtio[] = {"virtio-rng",  "virtio-balloon", "virtio-blk", "virtio-serial",
                             "vhost-vsock", "virtio-9p",      "virtio-scsi"};
@@ -225,26 +219,18 @@ static void test_rejects(void)
 
 static char line[65536];
 
-/* qom-get of path's property; returns the reply line. */
 static const char *qom_get(int fd, const char *path, const char *prop)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"%s\",\"property\":\"%s\"}}\n",
-             path, prop);
-    vc_test_qmp(fd, cmd, line, sizeof line);
-    return line;
+    return vc_test_qom_get(fd, path, prop, line, sizeof line);
 }
 
 #define UUID "5e1f7a2c-0b8d-4c3e-9f61-2a7d3c4b5e6f"
 
 static void test_qemu_accepts(void)
 {
-    const char *qemu = vc_test_qemu();
     char dir[] = "/tmp/vc-test-kinds-XXXXXX";
     ASSERT(mkdtemp(dir));
-    char sock[100], disk[100], share[100];
-    snprintf(sock, sizeof sock, "%s/qmp.sock", dir);
+    char disk[100], share[100];
     snprintf(disk, sizeof disk, "%s/disk,1.raw", dir); /* a comma, escaped */
     snprintf(share, sizeof share, "%s/share", dir);
     ASSERT_INT_EQ(mkdir(share, 0700), 0);
@@ -253,23 +239,9 @@ static void test_qemu_accepts(void)
     ASSERT_INT_EQ(ftruncate(dfd, 1 << 20), 0);
     close(dfd);
 
-    vc_error_t err = {0};
-    int lfd;
-    if (vc_socket_listen(sock, &lfd, &err)) VC_FAIL("%s", err.msg);
-
-    vc_argv_t a = VC_ARGV_INIT;
-    vc_argv_push(&a, qemu);
-    vc_argv_push2(&a, "-display", "none"); /* no kind for it: not under test */
-    struct {
-        const char *kind;
-        kv_t vals[12];
-    } devs[] = {
+    const vc_test_dev_t devs[] = {
         {"machine", {{"type", "q35"}, {"accel", "tcg"}}},
         {"memory", {{"size", "256M"}}},
-        {"flags", {{"nodefaults", "on"}, {"no_user_config", "on"}, {"freeze", "on"}}},
-        {"chardev",
-         {{"backend", "socket"}, {"id", "qmp"}, {"fd", "3"}, {"server", "on"}, {"wait", "off"}}},
-        {"mon", {{"chardev", "qmp"}}},
         {"chardev", {{"backend", "null"}, {"id", "con0"}}},
         {"chardev", {{"backend", "null"}, {"id", "port0"}}},
         {"iothread", {{"id", "io0"}}},
@@ -305,32 +277,11 @@ static void test_qemu_accepts(void)
         {"rtc", {{"base", "utc"}, {"clock", "vm"}, {"driftfix", "none"}}},
         {"vga", {{"type", "none"}}},
     };
-    for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++) {
-        vc_dev_t *d;
-        if (vc_test_build_device(devs[i].kind, devs[i].vals, &d, &err)) VC_FAIL("%s", err.msg);
-        ASSERT_INT_EQ(vc_dev_emit(d, &a, &err), 0);
-        vc_dev_free(d);
-    }
-    char *shell = vc_argv_render_shell(&a);
-    printf("argv: %s\n", shell);
-    free(shell);
-
     uv_loop_t loop;
     uv_loop_init(&loop);
-    vc_test_exit_t ex = {0};
-    vc_proc_t *p = NULL;
-    vc_proc_options_t o = {.argv = (const char *const *)a.v, .fds = &lfd, .nfds = 1};
-    if (vc_proc_spawn(&loop, &o, NULL, vc_test_on_exit, &ex, &p, &err)) VC_FAIL("%s", err.msg);
-    close(lfd);
-
-    int cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
-    ASSERT_INT_EQ(connect(cfd, (struct sockaddr *)&sa, sizeof sa), 0);
-    vc_test_read_line(cfd, line, sizeof line);
-    ASSERT_STR_CONTAINS(line, "\"QMP\"");
-    vc_test_qmp(cfd, "{\"execute\":\"qmp_capabilities\"}\n", line, sizeof line);
-    ASSERT_STR_EQ(line, "{\"return\": {}}");
+    vc_test_vm_t vm;
+    vc_test_vm_start(&vm, &loop, dir, NULL, devs, sizeof devs / sizeof devs[0], NULL, 0);
+    int cfd = vm.qmp;
 
     /* devices with ids, by QOM type */
     struct {
@@ -401,14 +352,9 @@ static void test_qemu_accepts(void)
     ASSERT_STR_CONTAINS(line, "\"label\": \"port0\"");
     ASSERT_STR_CONTAINS(line, "\"filename\": \"null\"");
 
-    vc_test_qmp(cfd, "{\"execute\":\"quit\"}\n", line, sizeof line);
-    close(cfd);
-    vc_test_run_until(&loop, &ex.done, 30, "qemu exit after quit");
-    ASSERT_INT_EQ(ex.sig, 0);
-    ASSERT_INT_EQ(ex.status, 0);
-    vc_proc_close(p);
+    vc_test_vm_quit(&vm);
     vc_test_loop_teardown(&loop);
-    vc_argv_free(&a);
+    vc_error_t err = {0};
     ASSERT_INT_EQ(rmdir(share), 0); /* the run dir holds files only */
     if (vc_rundir_remove(dir, &err)) VC_FAIL("%s", err.msg);
 }

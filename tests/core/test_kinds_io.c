@@ -44,9 +44,7 @@ static void test_registered(void)
             if (!k->fields[f].doc || !*k->fields[f].doc)
                 VC_FAIL("%s.%s has no doc", *n, k->fields[f].name);
     }
-    for (const vc_kind_t *const *k = vc_kinds(); *k; k++)
-        for (const vc_kind_t *const *j = vc_kinds(); j < k; j++)
-            if (strcmp((*j)->name, (*k)->name) == 0) VC_FAIL("kind %s declared twice", (*k)->name);
+    vc_test_kinds_unique();
     /* QEMU 7.2 has neither: vhost-user-fs-pci,help lists no cache-size and
      * no disable-modern */
     const vc_kind_t *fs = vc_kind_find("vhost-user-fs");

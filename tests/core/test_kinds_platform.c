@@ -10,8 +10,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "kind.h"
@@ -57,9 +55,7 @@ static void test_registered(void)
             if (k->fields[f].type == VC_T_ENUM && !k->fields[f].values)
                 VC_FAIL("%s.%s: enum without values", *n, k->fields[f].name);
     }
-    for (const vc_kind_t *const *k = vc_kinds(); *k; k++)
-        for (const vc_kind_t *const *j = vc_kinds(); j < k; j++)
-            if (strcmp((*j)->name, (*k)->name) == 0) VC_FAIL("kind %s declared twice", (*k)->name);
+    vc_test_kinds_unique();
     ASSERT_STR_CONTAINS(vc_kind_find("tdx-guest")->doc, "QEMU 7.2 rejects it");
     ASSERT_STR_EQ(vc_kind_suggest_kind("pxb-pci"), "pxb-pcie");
 }
@@ -357,89 +353,7 @@ static void test_rejects(void)
 
 /* ---- real QEMU ---- */
 
-typedef struct spec {
-    const char *kind;
-    kv_t vals[12];
-} spec_t;
-
-typedef struct qemu {
-    uv_loop_t loop;
-    vc_test_exit_t ex;
-    vc_proc_t *p;
-    vc_argv_t argv;
-    int qmp;
-} qemu_t;
-
 static char line[65536];
-
-/* Appends each spec's arguments to argv. */
-static void emit_specs(vc_argv_t *a, const spec_t *specs, size_t n)
-{
-    vc_error_t err = {0};
-    for (size_t i = 0; i < n; i++) {
-        vc_dev_t *d;
-        if (vc_test_build_device(specs[i].kind, specs[i].vals, &d, &err))
-            VC_FAIL("%s: %s", specs[i].kind, err.msg);
-        if (vc_dev_emit(d, a, &err)) VC_FAIL("emit %s: %s", specs[i].kind, err.msg);
-        vc_dev_free(d);
-    }
-}
-
-/* Starts QEMU with the specs plus a QMP monitor on a socket in dir, and
- * negotiates QMP. */
-static void qemu_start(qemu_t *q, const char *dir, const spec_t *specs, size_t n)
-{
-    char sock[100]; /* fits sun_path */
-    snprintf(sock, sizeof sock, "%s/qmp.sock", dir);
-    vc_error_t err = {0};
-    int lfd;
-    if (vc_socket_listen(sock, &lfd, &err)) VC_FAIL("%s", err.msg);
-
-    q->argv = (vc_argv_t)VC_ARGV_INIT;
-    vc_argv_push(&q->argv, vc_test_qemu());
-    vc_argv_push2(&q->argv, "-display", "none"); /* no kind for it: not under test */
-    const spec_t qmp[] = {
-        {"flags", {{"nodefaults", "on"}, {"no_user_config", "on"}, {"freeze", "on"}}},
-        {"chardev",
-         {{"backend", "socket"}, {"id", "qmp"}, {"fd", "3"}, {"server", "on"}, {"wait", "off"}}},
-        {"mon", {{"chardev", "qmp"}}},
-    };
-    emit_specs(&q->argv, qmp, sizeof qmp / sizeof qmp[0]);
-    emit_specs(&q->argv, specs, n);
-    char *shell = vc_argv_render_shell(&q->argv);
-    printf("argv: %s\n", shell);
-    fflush(stdout);
-    free(shell);
-
-    uv_loop_init(&q->loop);
-    q->ex = (vc_test_exit_t){0};
-    vc_proc_options_t o = {.argv = (const char *const *)q->argv.v, .fds = &lfd, .nfds = 1};
-    if (vc_proc_spawn(&q->loop, &o, NULL, vc_test_on_exit, &q->ex, &q->p, &err))
-        VC_FAIL("%s", err.msg);
-    close(lfd);
-
-    q->qmp = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
-    ASSERT_INT_EQ(connect(q->qmp, (struct sockaddr *)&sa, sizeof sa), 0);
-    vc_test_read_line(q->qmp, line, sizeof line);
-    ASSERT_STR_CONTAINS(line, "\"QMP\"");
-    vc_test_qmp(q->qmp, "{\"execute\":\"qmp_capabilities\"}\n", line, sizeof line);
-    ASSERT_STR_EQ(line, "{\"return\": {}}");
-}
-
-static void qemu_quit(qemu_t *q)
-{
-    vc_test_qmp(q->qmp, "{\"execute\":\"quit\"}\n", line, sizeof line);
-    ASSERT_STR_EQ(line, "{\"return\": {}}");
-    close(q->qmp);
-    vc_test_run_until(&q->loop, &q->ex.done, 30, "qemu exit after quit");
-    ASSERT_INT_EQ(q->ex.sig, 0);
-    ASSERT_INT_EQ(q->ex.status, 0);
-    vc_proc_close(q->p);
-    vc_test_loop_teardown(&q->loop);
-    vc_argv_free(&q->argv);
-}
 
 /* Sends cmd; returns its "return" member, owned by *root (free it). */
 static cJSON *qmp_return(int fd, const char *cmd, cJSON **root)
@@ -454,12 +368,7 @@ static cJSON *qmp_return(int fd, const char *cmd, cJSON **root)
 
 static const char *qom_get(int fd, const char *path, const char *prop)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"%s\",\"property\":\"%s\"}}\n",
-             path, prop);
-    vc_test_qmp(fd, cmd, line, sizeof line);
-    return line;
+    return vc_test_qom_get(fd, path, prop, line, sizeof line);
 }
 
 /* The HMP command's output text (malloc'd). */
@@ -531,7 +440,7 @@ static void test_qemu_platform(void)
     make_file(ld, 16);
     make_file(blob, 5);
 
-    const spec_t specs[] = {
+    const vc_test_dev_t specs[] = {
         {"machine",
          {{"type", "q35"}, {"accel", "tcg"}, {"nvdimm", "on"}, {"kernel_irqchip", "split"}}},
         {"memory", {{"size", "256M"}, {"slots", "2"}, {"maxmem", "1G"}}},
@@ -593,9 +502,11 @@ static void test_qemu_platform(void)
         {"fw_cfg", {{"name", "opt/org.vclaunch/file"}, {"file", blob}}},
         {"fw_cfg", {{"name", "opt/org.vclaunch/text"}, {"string", "a,b"}}},
     };
-    qemu_t q;
-    qemu_start(&q, dir, specs, sizeof specs / sizeof specs[0]);
-    int fd = q.qmp;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    vc_test_vm_t vm;
+    vc_test_vm_start(&vm, &loop, dir, NULL, specs, sizeof specs / sizeof specs[0], NULL, 0);
+    int fd = vm.qmp;
 
     /* memory backends, by id */
     cJSON *root;
@@ -712,7 +623,8 @@ static void test_qemu_platform(void)
     ASSERT_STR_EQ(qom_get(fd, "/machine/peripheral/ld1", "data-be"), "{\"return\": true}");
     /* fw_cfg: QEMU accepted both items (no QMP query lists fw_cfg files) */
 
-    qemu_quit(&q);
+    vc_test_vm_quit(&vm);
+    vc_test_loop_teardown(&loop);
     vc_error_t err = {0};
     if (vc_rundir_remove(dir, &err)) VC_FAIL("%s", err.msg);
 }
@@ -744,7 +656,7 @@ static void test_qemu_machine(void)
     }
     char dir[] = "/tmp/vc-test-machine-XXXXXX";
     ASSERT(mkdtemp(dir));
-    const spec_t specs[] = {
+    const vc_test_dev_t specs[] = {
         {"machine", {{"type", "q35"}, {"accel", "tcg"}}},
         {"memory", {{"size", "128M"}}},
         {"bios", {{"path", bios}}},
@@ -767,16 +679,18 @@ static void test_qemu_machine(void)
           {"session_file", "/run/vc/session"},
           {"kernel_hashes", "on"}}},
     };
-    qemu_t q;
-    qemu_start(&q, dir, specs, sizeof specs / sizeof specs[0]);
-    int fd = q.qmp;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    vc_test_vm_t vm;
+    vc_test_vm_start(&vm, &loop, dir, NULL, specs, sizeof specs / sizeof specs[0], NULL, 0);
+    int fd = vm.qmp;
 
     vc_test_qmp(fd, "{\"execute\":\"query-status\"}\n", line, sizeof line);
     ASSERT_STR_CONTAINS(line, "\"status\": \"inmigrate\"");
     char want[256];
     snprintf(want, sizeof want, "{\"return\": \"%s\"}", bios);
     ASSERT_STR_EQ(qom_get(fd, "/machine", "firmware"), want);
-    ASSERT_INT_EQ(seccomp_mode(vc_proc_pid(q.p)), 2); /* a seccomp filter is installed */
+    ASSERT_INT_EQ(seccomp_mode(vc_proc_pid(vm.proc)), 2); /* a seccomp filter is installed */
 
     ASSERT_STR_EQ(qom_get(fd, "/objects/sev0", "type"), "{\"return\": \"sev-guest\"}");
     ASSERT_STR_EQ(qom_get(fd, "/objects/sev0", "cbitpos"), "{\"return\": 47}");
@@ -792,7 +706,8 @@ static void test_qemu_machine(void)
     ASSERT_STR_CONTAINS(line, "\"enabled\": false");
     printf("sev-guest: object created; running an SEV guest needs SEV hardware and KVM\n");
 
-    qemu_quit(&q);
+    vc_test_vm_quit(&vm);
+    vc_test_loop_teardown(&loop);
     vc_error_t err = {0};
     if (vc_rundir_remove(dir, &err)) VC_FAIL("%s", err.msg);
 }
@@ -804,12 +719,12 @@ static void test_confidential(void)
 {
     vc_argv_t a = VC_ARGV_INIT;
     vc_argv_push(&a, vc_test_qemu());
-    const spec_t specs[] = {
+    const vc_test_dev_t specs[] = {
         {"machine", {{"type", "none"}}},
         {"flags", {{"nodefaults", "on"}, {"no_user_config", "on"}}},
         {"tdx-guest", {{"id", "tdx0"}, {"sept_ve_disable", "on"}}},
     };
-    emit_specs(&a, specs, sizeof specs / sizeof specs[0]);
+    vc_test_emit_devs(&a, specs, sizeof specs / sizeof specs[0]);
     vc_argv_push2(&a, "-display", "none");
     uv_loop_t loop;
     uv_loop_init(&loop);

@@ -40,6 +40,27 @@ char *vc_test_emit_shell(const char *kind, const kv_t *vals)
     return s;
 }
 
+void vc_test_emit_devs(vc_argv_t *a, const vc_test_dev_t *devs, size_t ndevs)
+{
+    vc_error_t err = {0};
+    for (size_t i = 0; i < ndevs; i++) {
+        vc_dev_t *d;
+        if (vc_test_build_device(devs[i].kind, devs[i].vals, &d, &err))
+            VC_FAIL("%s: %s", devs[i].kind, err.msg);
+        if (vc_dev_emit(d, a, &err)) VC_FAIL("emit %s: %s", devs[i].kind, err.msg);
+        vc_dev_free(d);
+    }
+}
+
+size_t vc_test_kinds_unique(void)
+{
+    size_t count = 0;
+    for (const vc_kind_t *const *k = vc_kinds(); *k; k++, count++)
+        for (const vc_kind_t *const *j = vc_kinds(); j < k; j++)
+            if (strcmp((*j)->name, (*k)->name) == 0) VC_FAIL("kind %s declared twice", (*k)->name);
+    return count;
+}
+
 void vc_test_read_line(int fd, char *buf, size_t size)
 {
     size_t n = 0;
@@ -123,18 +144,11 @@ void vc_test_vm_start_bin(vc_test_vm_t *vm, uv_loop_t *loop, const char *qemu, c
          {{"backend", "socket"}, {"id", "qmp"}, {"fd", "3"}, {"server", "on"}, {"wait", "off"}}},
         {"mon", {{"chardev", "qmp"}}},
     };
-    for (size_t i = 0; i < sizeof base / sizeof base[0] + ndevs; i++) {
-        const vc_test_dev_t *t =
-            i < sizeof base / sizeof base[0] ? &base[i] : &devs[i - sizeof base / sizeof base[0]];
-        vc_dev_t *d;
-        if (vc_test_build_device(t->kind, t->vals, &d, &err)) VC_FAIL("%s", err.msg);
-        if (vc_dev_emit(d, &a, &err)) VC_FAIL("%s", err.msg);
-        vc_dev_free(d);
-        /* the raw arguments come before the caller's devices */
-        if (i == sizeof base / sizeof base[0] - 1)
-            for (const char *const *r = raw; r && *r; r++)
-                vc_argv_push(&a, *r);
-    }
+    vc_test_emit_devs(&a, base, sizeof base / sizeof base[0]);
+    /* the raw arguments come before the caller's devices */
+    for (const char *const *r = raw; r && *r; r++)
+        vc_argv_push(&a, *r);
+    vc_test_emit_devs(&a, devs, ndevs);
     char *shell = vc_argv_render_shell(&a);
     printf("argv: %s\n", shell);
     fflush(stdout);

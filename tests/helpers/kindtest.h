@@ -44,6 +44,13 @@ typedef struct vc_test_dev {
  * caller gives machine and memory among them). Returns with qmp connected
  * and capabilities negotiated; when QEMU exits first, fails the test with
  * QEMU's stderr. The loop belongs to the caller. */
+/* Appends each device's arguments to a; fails the test on error. */
+void vc_test_emit_devs(vc_argv_t *a, const vc_test_dev_t *devs, size_t ndevs);
+
+/* Fails the test when two registered kinds have the same name; returns how
+ * many kinds there are. */
+size_t vc_test_kinds_unique(void);
+
 typedef struct vc_test_vm {
     uv_loop_t *loop;
     vc_proc_t *proc;
