@@ -318,12 +318,11 @@ end
 --- mediated device by sysfsdev on ccw (vfio-ccw).
 function M:append_vfio(ctx, v)
   local id = v.id or ctx:id("vfio")
-  if v.host then return {{"vfio-pci", {id = id, host = v.host}}} end
   if ctx.transport == "ccw" then
+    if v.host then self:fail("pod: vfio: " .. self.name .. " passes devices by sysfsdev") end
     return {{"vfio-ccw", {id = id, sysfsdev = v.sysfsdev, devno = ctx:devno()}}}
   end
-  self:fail("pod: vfio: a sysfsdev device needs the ccw transport; use host = BDF on " ..
-            self.name)
+  return {{"vfio-pci", {id = id, host = v.host, sysfsdev = v.sysfsdev}}}
 end
 
 function M:append_vsock(ctx, v)

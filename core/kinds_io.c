@@ -281,8 +281,11 @@ KIND_CHECK("vhost-user-fs", "vhost-user-fs: a host directory shared by virtiofsd
 
 static const vc_opt_t vfio_pci_opts[] = {{"-device", VC_OPT_KV, "vfio-pci"}};
 static const vc_field_t vfio_pci_fields[] = {
-    F("host", VC_T_STR, VC_F_REQUIRED, NULL, NULL, 0, 0, "host", 0,
-      "host PCI address, [dddd:]bb:dd.f"),
+    F("host", VC_T_STR, 0, NULL, NULL, 0, 0, "host", 0,
+      "host PCI address, [dddd:]bb:dd.f (one of host and sysfsdev)"),
+    F("sysfsdev", VC_T_PATH, 0, NULL, NULL, 0, 0, "sysfsdev", 0,
+      "the device in sysfs: a mediated device (/sys/bus/mdev/devices/<uuid>) or "
+      "/sys/bus/pci/devices/<address> (one of host and sysfsdev)"),
     F("x_pci_vendor_id", VC_T_INT, 0, NULL, NULL, 0, 0xffff, "x-pci-vendor-id", 0,
       "vendor id the guest sees"),
     F("x_pci_device_id", VC_T_INT, 0, NULL, NULL, 0, 0xffff, "x-pci-device-id", 0,
@@ -295,7 +298,13 @@ static const vc_field_t vfio_pci_fields[] = {
 /* [dddd:]bb:dd.f in hex, device at most 0x1f, function at most 7. */
 static int check_vfio_pci(const vc_dev_t *d, vc_error_t *err)
 {
+    static const char *const sources[] = {"host", "sysfsdev"};
+    const char *second;
+    int nset = count_set(d, sources, 2, NULL, &second);
+    if (nset == 0) return vc_dev_error(d, NULL, err, "set one of host and sysfsdev");
+    if (nset == 2) return vc_dev_error(d, second, err, "excludes 'host': set only one");
     const char *h = vc_dev_get(d, "host");
+    if (!h) return 0;
     size_t len = strlen(h);
     const char *p = len == 12 ? h + 5 : h; /* bb:dd.f */
     int ok = (len == 7 || (len == 12 && hex_digits(h, 4) && h[4] == ':')) && hex_digits(p, 2) &&

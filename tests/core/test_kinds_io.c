@@ -169,6 +169,11 @@ static void test_golden_vfio(void)
            {"host", "0000:01:00.0"}, {"x_pci_vendor_id", "0x8086"}, {"x_pci_device_id", "0x1234"},
            {"romfile", "/r,1.rom"}, {"bus", "rp3"}, {"addr", "0x0"}, {"id", "hostdev0"});
     GOLDEN("vfio-pci", "-device vfio-pci,host=ff:1f.7", {"host", "ff:1f.7"});
+    GOLDEN("vfio-pci",
+           "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/"
+           "c4f6a7b2-0000-4000-8000-000000000001,,x,id=gpu0",
+           {"sysfsdev", "/sys/bus/mdev/devices/c4f6a7b2-0000-4000-8000-000000000001,x"},
+           {"id", "gpu0"});
     GOLDEN("vfio-pci", "-device vfio-pci,host=abcd:0a:1e.0", {"host", "abcd:0a:1e.0"});
     GOLDEN("vfio-ccw",
            "-device vfio-ccw,sysfsdev=/sys/bus/mdev/devices/"
@@ -316,6 +321,9 @@ static void test_rejects(void)
            "vfio-pci: field 'host': \"0000:01:20.0\" is not a PCI address [dddd:]bb:dd.f "
            "(0000:01:00.0)",
            {"host", "0000:01:20.0"});
+    REJECT("vfio-pci", "vfio-pci: set one of host and sysfsdev", {"romfile", ""});
+    REJECT("vfio-pci", "vfio-pci: field 'sysfsdev': excludes 'host': set only one",
+           {"host", "01:00.0"}, {"sysfsdev", "/sys/bus/pci/devices/0000:01:00.0"});
     REJECT("vfio-pci",
            "vfio-pci: field 'host': \"01:00.8\" is not a PCI address [dddd:]bb:dd.f (0000:01:00.0)",
            {"host", "01:00.8"});
@@ -326,7 +334,7 @@ static void test_rejects(void)
            "vfio-pci: field 'host': \"000g:01:00.0\" is not a PCI address [dddd:]bb:dd.f "
            "(0000:01:00.0)",
            {"host", "000g:01:00.0"});
-    REJECT("vfio-pci", "vfio-pci 'hostdev0': field 'host': is required", {"id", "hostdev0"},
+    REJECT("vfio-pci", "vfio-pci 'hostdev0': set one of host and sysfsdev", {"id", "hostdev0"},
            {"bus", "rp1"});
     REJECT("vfio-pci", "vfio-pci: field 'x_pci_vendor_id': 65536 is out of range (0 to 65535)",
            {"x_pci_vendor_id", "0x10000"});

@@ -119,8 +119,8 @@ local EXACT = {
   {{devices = {{"chardev", {backend = "tcp"}}}},
    "chardev: field 'backend': \"tcp\" is not one of: socket, pipe, file, pty, null, stdio"},
   {{vfio = {{}}}, "pod.vfio[1]: needs exactly one of host and sysfsdev"},
-  {{vfio = {{sysfsdev = "/sys/bus/mdev/devices/x"}}},
-   "pod: vfio: a sysfsdev device needs the ccw transport; use host = BDF on amd64"},
+  {{vfio = {{host = "01:00.0", sysfsdev = "/sys/bus/mdev/devices/x"}}},
+   "pod.vfio[1]: needs exactly one of host and sysfsdev"},
   {{vhost_user = {{type = "fs", socket = "/s"}}},
    "pod.vhost_user[1]: missing required field 'tag' (fs)"},
   {{vhost_user = {{type = "net", socket = "/s"}}},
@@ -271,5 +271,13 @@ describe("the default accelerator", function()
     vc.options.accel = "tcg"
     eq(vc.pod{arch = native or "amd64"}:accel(), "tcg")
     vc.options.accel = saved
+  end)
+end)
+
+describe("vfio", function()
+  it("passes a PCI device by address or by its sysfs path", function()
+    local a = vc.pod{vfio = {{host = "01:00.0"}, {sysfsdev = "/sys/bus/mdev/devices/m,1"}}}:argv()
+    eq(a[#a - 2], "vfio-pci,host=01:00.0,id=vfio0")
+    eq(a[#a], "vfio-pci,sysfsdev=/sys/bus/mdev/devices/m,,1,id=vfio1")
   end)
 end)
