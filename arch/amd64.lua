@@ -37,13 +37,10 @@ function M:append_iommu(ctx)
   return {{"intel-iommu", {id = ctx:id("iommu")}}}
 end
 
--- A VM inside a VM: the CPU flags list "hypervisor".
-function M:running_on_vmm()
-  local f = io.open("/proc/cpuinfo")
-  if not f then return false end
-  local info = f:read("a")
-  f:close()
-  return info:match("\nflags%s*:[^\n]*%f[%w]hypervisor%f[%W]") ~= nil
+-- A VM inside a VM: the CPU flags list "hypervisor" (host facts are
+-- gathered by vclaunch, not read here).
+function M:running_on_vmm(host)
+  return host.cpu_flags.hypervisor == true
 end
 
 return M

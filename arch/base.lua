@@ -193,17 +193,18 @@ end
 --- Adds the transport (and on ccw the next devno) to a virtio device.
 -- Nesting checks (virtcontainers' nestedRun): under KVM inside a VM,
 -- the cold-plugged virtio PCI devices the policy makes are legacy-only
--- (disable-modern=on). running_on_vmm() says whether we run in a VM: false
--- here, amd64 reads the CPU's hypervisor flag. A policy turns the checks
--- off with nesting_checks = false.
+-- (disable-modern=on). running_on_vmm(host) says whether we run in a VM,
+-- from the host facts vclaunch gathers ({arch = "amd64", cpu_flags =
+-- {name = true, ...}}): false here, amd64 looks for the hypervisor flag.
+-- A policy turns the checks off with nesting_checks = false.
 M.nesting_checks = true
 
-function M:running_on_vmm()
+function M:running_on_vmm(host)
   return false
 end
 
-function M:nested(accel)
-  return self.nesting_checks and accel == "kvm" and self:running_on_vmm()
+function M:nested(accel, host)
+  return self.nesting_checks and accel == "kvm" and self:running_on_vmm(host)
 end
 
 function M:virtio(ctx, fields)

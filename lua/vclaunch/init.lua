@@ -407,24 +407,36 @@ function M.pod(t)
   return pod
 end
 
--- The host's architecture in arch/ names, read once.
+-- Facts about the host, read once, for the policies (which do no I/O):
+-- arch (in arch/ names, or false) and cpu_flags (the "flags" line of
+-- /proc/cpuinfo as a set).
 local HOST_ARCHES = {x86_64 = "amd64", aarch64 = "arm64", ppc64le = "ppc64le", s390x = "s390x"}
-local host_arch
+local host_facts
 local function host()
-  if host_arch == nil then
-    local f = io.open("/proc/sys/kernel/arch")
-    local m = f and f:read("l")
-    if f then f:close() end
-    host_arch = HOST_ARCHES[m or ""] or false
+  if not host_facts then
+    local function read(path)
+      local f = io.open(path)
+      if not f then return "" end
+      local text = f:read("a")
+      f:close()
+      return text
+    end
+    local flags = {}
+    for flag in (read("/proc/cpuinfo"):match("\nflags%s*:([^\n]*)") or ""):gmatch("%S+") do
+      flags[flag] = true
+    end
+    host_facts = {arch = HOST_ARCHES[read("/proc/sys/kernel/arch"):match("%S+") or ""] or false,
+                  cpu_flags = flags}
   end
-  return host_arch
+  return host_facts
 end
+M.host = host
 
 --- The accelerator: the pod's, else --accel's, else kvm when /dev/kvm opens
 --- and the pod's arch is the host's, else tcg.
 function Pod:accel()
   return self.spec.accel or M.options.accel or
-         (self.arch.name == host() and kvm_usable() and "kvm" or "tcg")
+         (self.arch.name == host().arch and kvm_usable() and "kvm" or "tcg")
 end
 
 local function add(d, origins, list, origin)
@@ -463,7 +475,7 @@ function Pod:_build(extra)
   if t.bridges and t.bridges > 0 then
     add(devs, dorigins, arch:bridges(ctx, t.bridges), "pod.bridges")
   end
-  if arch:nested(accel) then
+  if arch:nested(accel, host()) then
     -- legacy virtio for what the policy made (not for raw devices)
     local kinds = core.kinds()
     for _, dev in ipairs(devs) do

@@ -150,6 +150,12 @@ describe("amd64 argv", function()
     for _, g in ipairs{pod_on(false), pod_on(true, {nesting_checks = false})} do
       eq(g[#g - #tail + 2], "virtio-blk-pci,drive=image0")
     end
+    -- amd64 decides from the host facts vclaunch gathers
+    local amd64 = vc.arch("amd64")
+    eq(amd64:running_on_vmm{arch = "amd64", cpu_flags = {hypervisor = true, sse2 = true}}, true)
+    eq(amd64:running_on_vmm{arch = "amd64", cpu_flags = {sse2 = true}}, false)
+    eq(vc.arch("arm64"):running_on_vmm{arch = "arm64", cpu_flags = {hypervisor = true}}, false)
+    eq(type(vc.host().cpu_flags), "table")
     -- under TCG nesting does not matter
     local p = vc.arch("amd64"):extend{running_on_vmm = function() return true end}
     local t = argv{arch = p, name = "n", image = "/img"}
