@@ -86,4 +86,18 @@ describe("a guest", function()
     eq(vm:kill().signal, 9)
     os.remove(path)
   end)
+
+  it("runs examples/drive.lua: the README's driving recipe", function()
+    local src = os.getenv("VC_SOURCE_DIR") or "."
+    local out = {}
+    local p = core.process{argv = {os.getenv("VC_BIN"), "--accel", "tcg", "--runtime-dir",
+                                   vc.options.runtime_dir, src .. "/examples/drive.lua", guest},
+      on_line = function(stream, line)
+        if stream == "stdout" then out[#out + 1] = line end
+      end}
+    local status = p:wait()
+    p:close()
+    eq(status.code, 0, "exit status")
+    eq(table.concat(out, "|"), "running|stopped|true|guest-shutdown|0")
+  end)
 end)
