@@ -539,12 +539,8 @@ local function ids_of(kind, fields)
   return out
 end
 
---- The QEMU argv as a Lua array. extra: more {kind, fields} devices.
-function Pod:argv(extra)
-  local argv = {self.arch.binary}
-  local devs, origins = self:_build(extra)
-  local seen = {}
-  for id, what in pairs(RESERVED_IDS) do seen[id] = what end
+-- Emits devs (with their origins) onto argv, refusing an id seen before.
+local function emit_all(argv, devs, origins, seen)
   for i, dev in ipairs(devs) do
     if type(dev) ~= "table" or type(dev[1]) ~= "string" or type(dev[2]) ~= "table" then
       error(core.error("recipe", ("devices[%d]: expected {kind, {fields}}"):format(i)), 0)
@@ -563,6 +559,34 @@ function Pod:argv(extra)
     end
     table.move(args, 1, #args, #argv + 1, argv)
   end
+end
+
+-- The argv of the pod's own devices and the ids they use, built once per
+-- accelerator: a pod is a snapshot of its table, checked by vclaunch.pod
+-- and started from the same arguments.
+function Pod:_base()
+  local accel = self:accel()
+  local c = self._cache
+  if c and c.accel == accel then return c end
+  local argv, seen = {self.arch.binary}, {}
+  for id, what in pairs(RESERVED_IDS) do seen[id] = what end
+  local devs, origins = self:_build()
+  emit_all(argv, devs, origins, seen)
+  c = {accel = accel, argv = argv, seen = seen}
+  self._cache = c
+  return c
+end
+
+--- The QEMU argv as a Lua array. extra: more {kind, fields} devices, placed
+--- before extra_args.
+function Pod:argv(extra)
+  local c = self:_base()
+  local argv = table.move(c.argv, 1, #c.argv, 1, {})
+  local seen = {}
+  for id, what in pairs(c.seen) do seen[id] = what end
+  local origins = {}
+  for i = 1, #(extra or {}) do origins[i] = "vclaunch" end
+  emit_all(argv, extra or {}, origins, seen)
   for i, a in ipairs(self.spec.extra_args or {}) do
     for id in a:gmatch("%f[%w]id=([^,]+)") do
       if seen[id] then
