@@ -334,6 +334,11 @@ end
 function M:append_rng(ctx, r)
   if not self.rng then self:fail("pod: rng: " .. self.name .. " has no virtio-rng") end
   r = type(r) == "table" and r or {}
+  if r.backend == "builtin" then
+    if r.filename then self:fail("pod.rng: filename goes with backend = \"random\"") end
+    return {{"virtio-rng-builtin", self:virtio(ctx, {id = ctx:id("rng"), max_bytes = r.max_bytes,
+                                                     period = r.period})}}
+  end
   return {{"virtio-rng", self:virtio(ctx, {id = ctx:id("rng"),
                                            filename = r.filename or "/dev/urandom",
                                            max_bytes = r.max_bytes, period = r.period})}}

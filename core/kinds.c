@@ -127,23 +127,34 @@ KIND("flags", "standalone QEMU flags", flags_opts, flags_fields);
 
 const char *const vc__transports[] = {"pci", "ccw", "mmio", NULL};
 
+/* The virtio-rng device's own fields, after its backend's. */
+#define RNG_DEVICE_FIELDS                                                                          \
+    F("max_bytes", VC_T_INT, 0, NULL, NULL, 1, LLONG_MAX, "max-bytes", 1,                          \
+      "bytes the guest may read per period"),                                                      \
+        F("period", VC_T_INT, 0, NULL, NULL, 1, 4294967295LL, "period", 1,                         \
+          "rate-limit period (ms)"),                                                               \
+        TRANSPORT, BUS(1), ADDR(1), ROMFILE(1), DEVNO(1), IOMMU_PLATFORM(1)
+
 static const vc_opt_t virtio_rng_opts[] = {{"-object", VC_OPT_KV, "rng-random"},
                                            {"-device", VC_OPT_KV, "virtio-rng-%t"}};
 static const vc_field_t virtio_rng_fields[] = {
     ID_LINK("id", 0, "rng", 1, "id of the rng-random object the device reads"),
     F("filename", VC_T_PATH, 0, NULL, NULL, 0, 0, "filename", 0, "entropy source (/dev/urandom)"),
-    F("max_bytes", VC_T_INT, 0, NULL, NULL, 1, LLONG_MAX, "max-bytes", 1,
-      "bytes the guest may read per period"),
-    F("period", VC_T_INT, 0, NULL, NULL, 1, 4294967295LL, "period", 1, "rate-limit period (ms)"),
-    TRANSPORT,
-    BUS(1),
-    ADDR(1),
-    ROMFILE(1),
-    DEVNO(1),
-    IOMMU_PLATFORM(1),
+    RNG_DEVICE_FIELDS,
 };
-KIND("virtio-rng", "virtio-rng: an entropy source for the guest", virtio_rng_opts,
-     virtio_rng_fields);
+KIND("virtio-rng", "virtio-rng: an entropy source for the guest, read from a host file",
+     virtio_rng_opts, virtio_rng_fields);
+
+static const vc_opt_t virtio_rng_builtin_opts[] = {{"-object", VC_OPT_KV, "rng-builtin"},
+                                                   {"-device", VC_OPT_KV, "virtio-rng-%t"}};
+static const vc_field_t virtio_rng_builtin_fields[] = {
+    ID_LINK("id", 0, "rng", 1, "id of the rng-builtin object the device reads"),
+    RNG_DEVICE_FIELDS,
+};
+KIND("virtio-rng-builtin",
+     "virtio-rng-builtin: an entropy source for the guest, from QEMU's own generator "
+     "(getrandom)",
+     virtio_rng_builtin_opts, virtio_rng_builtin_fields);
 
 static const vc_opt_t virtio_balloon_opts[] = {{"-device", VC_OPT_KV, "virtio-balloon-%t"}};
 static const vc_field_t virtio_balloon_fields[] = {
@@ -320,6 +331,7 @@ const vc_kind_t *const vc__kinds_base[] = {
     &kind_pidfile_fields,
     &kind_flags_fields,
     &kind_virtio_rng_fields,
+    &kind_virtio_rng_builtin_fields,
     &kind_virtio_balloon_fields,
     &kind_virtio_blk_fields,
     &kind_virtio_serial_fields,

@@ -117,7 +117,8 @@ local VHOST_USER = record{id = ID, type = {type = "string", required = true,
 local VFIO = record{id = ID, host = STR, sysfsdev = PATH}
 local VSOCK = record{cid = {type = "integer", required = true, min = 3, max = 4294967295},
                      vhostfd = {type = "integer", min = 3}}
-local RNG = record({filename = PATH, max_bytes = {type = "integer", min = 1},
+local RNG = record({backend = {type = "string", values = {"random", "builtin"}},
+                    filename = PATH, max_bytes = {type = "integer", min = 1},
                     period = {type = "integer", min = 1}}, {type = {"boolean", "record"}})
 local BALLOON = record({deflate_on_oom = BOOL, free_page_reporting = BOOL},
                        {type = {"boolean", "record"}})

@@ -16,6 +16,7 @@
 
 static const char *const new_kinds[] = {
     "virtio-rng",
+    "virtio-rng-builtin",
     "virtio-balloon",
     "virtio-blk",
     "virtio-serial",
@@ -67,6 +68,12 @@ static void test_golden(void)
            {"id", "rng0"}, {"transport", "ccw"}, {"devno", "fe.0.0001"});
     GOLDEN("virtio-rng", "-object rng-random,id=rng0 -device virtio-rng-device,rng=rng0",
            {"id", "rng0"}, {"transport", "mmio"});
+    GOLDEN("virtio-rng-builtin",
+           "-object rng-builtin,id=rng1 -device virtio-rng-pci,rng=rng1,max-bytes=2048,period=500",
+           {"id", "rng1"}, {"max_bytes", "2048"}, {"period", "500"});
+    GOLDEN("virtio-rng-builtin",
+           "-object rng-builtin,id=rng1 -device virtio-rng-ccw,rng=rng1,devno=fe.0.0009",
+           {"id", "rng1"}, {"transport", "ccw"}, {"devno", "fe.0.0009"});
     GOLDEN("virtio-balloon",
            "-device "
            "virtio-balloon-pci,id=bal0,deflate-on-oom=on,free-page-reporting=off,disable-modern=on",
@@ -247,6 +254,7 @@ static void test_qemu_accepts(void)
         {"iothread", {{"id", "io0"}}},
         {"virtio-rng",
          {{"id", "rng0"}, {"filename", "/dev/urandom"}, {"max_bytes", "1024"}, {"period", "1000"}}},
+        {"virtio-rng-builtin", {{"id", "rng1"}, {"max_bytes", "2048"}, {"period", "500"}}},
         {"virtio-balloon", {{"id", "bal0"}, {"deflate_on_oom", "on"}}},
         {"virtio-blk",
          {{"id", "d0"},
@@ -302,9 +310,12 @@ static void test_qemu_accepts(void)
         cfd, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral-anon\"}}\n",
         line, sizeof line);
     ASSERT_STR_CONTAINS(line, "child<virtio-rng-pci>");
+    /* two of them: on rng-random and on rng-builtin */
+    ASSERT(strstr(strstr(line, "child<virtio-rng-pci>") + 1, "child<virtio-rng-pci>") != NULL);
     ASSERT_STR_CONTAINS(line, "child<virtio-9p-pci>");
     ASSERT_STR_EQ(qom_get(cfd, "/objects/rng0", "type"), "{\"return\": \"rng-random\"}");
     ASSERT_STR_EQ(qom_get(cfd, "/objects/rng0", "filename"), "{\"return\": \"/dev/urandom\"}");
+    ASSERT_STR_EQ(qom_get(cfd, "/objects/rng1", "type"), "{\"return\": \"rng-builtin\"}");
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/bal0", "deflate-on-oom"), "{\"return\": true}");
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/vd0", "serial"),
                   "{\"return\": \"disk-serial\"}");

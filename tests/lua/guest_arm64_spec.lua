@@ -61,7 +61,7 @@ describe("the arm64 guest", function()
                                 params = "vc.cmd=info"},
                       drives = {{file = img, serial = "vcdisk"}},
                       volumes = {{host_path = share, tag = "share0"}},
-                      rng = true}:start()
+                      rng = {backend = "builtin"}}:start()
     vm.console:expect("^VC%-INFO cmdline: console=ttyAMA0 quiet panic=1 vc.cmd=info$", 120)
     vm.console:expect("^block vda: size=2048 serial=vcdisk$", 5)
     vm.console:expect("^rng_current: virtio_rng", 5)
