@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +37,11 @@ struct vc_proc {
     size_t tail_max, tail_next, tail_count;
     int reaped, exit_status, term_signal, reported, closed;
     int handles; /* libuv handles not yet closed */
+    /* The exec report: EOF once the child has exec'd, or its errno. Read by
+     * the loop, so a spawn never waits for the child to be scheduled. */
+    uv_poll_t report_poll;
+    int report_fd, report_open;
+    char *prog; /* argv[0], for the message of a failed exec */
 };
 
 static int pidfd_open(pid_t pid)
@@ -52,6 +58,8 @@ static void free_proc(vc_proc_t *p)
     vc_buf_free(&p->err.partial);
     if (p->log) fclose(p->log);
     if (p->pidfd >= 0) close(p->pidfd);
+    if (p->report_fd >= 0) close(p->report_fd);
+    free(p->prog);
     free(p);
 }
 
@@ -92,7 +100,7 @@ static void deliver(stream_t *s, const char *line, size_t len)
 
 static void maybe_report(vc_proc_t *p)
 {
-    if (p->reported || !p->reaped || p->out.open || p->err.open) return;
+    if (p->reported || !p->reaped || p->out.open || p->err.open || p->report_open) return;
     p->reported = 1;
     uv_timer_stop(&p->kill_timer);
     if (p->exit_cb && !p->closed) p->exit_cb(p, p->exit_status, p->term_signal, p->ud);
@@ -160,8 +168,72 @@ static void on_exit_ready(uv_poll_t *h, int status, int events)
     maybe_report(p);
 }
 
+static void on_report_closed(uv_handle_t *h)
+{
+    vc_proc_t *p = h->data;
+    close(p->report_fd);
+    p->report_fd = -1;
+    on_handle_closed(h);
+}
+
+static void end_report(vc_proc_t *p)
+{
+    p->report_open = 0;
+    uv_poll_stop(&p->report_poll);
+    if (!uv_is_closing((uv_handle_t *)&p->report_poll))
+        uv_close((uv_handle_t *)&p->report_poll, on_report_closed);
+}
+
+/* The child's exec report: EOF (exec'd) or an errno (it will exit 127). A
+ * failed exec is told as the last stderr line, so that whoever reports the
+ * exit names the reason. */
+static void on_report(uv_poll_t *h, int status, int events)
+{
+    vc_proc_t *p = h->data;
+    (void)status;
+    (void)events;
+    int e = 0;
+    ssize_t n = read(p->report_fd, &e, sizeof e);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n == sizeof e) {
+        char msg[512];
+        int len = snprintf(msg, sizeof msg, "cannot start %s: %s", p->prog, strerror(e));
+        keep_tail(p, msg, len < (int)sizeof msg ? (size_t)len : sizeof msg - 1);
+    }
+    end_report(p);
+    maybe_report(p);
+}
+
+/* Where execv finds argv0: as given when it holds a '/', else the first
+ * executable regular file of that name along $PATH. Resolved before the
+ * fork, so that a missing program fails at once and the child execs
+ * without walking PATH. */
+static int resolve(const char *argv0, char *out, size_t size)
+{
+    struct stat st;
+    if (strchr(argv0, '/')) {
+        if (access(argv0, X_OK) < 0) return -errno;
+        return snprintf(out, size, "%s", argv0) < (int)size ? 0 : -ENAMETOOLONG;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+    int rc = -ENOENT;
+    for (const char *d = path; *d;) {
+        size_t len = strcspn(d, ":");
+        int n = snprintf(out, size, "%.*s/%s", (int)len, len ? d : ".", argv0);
+        if (n > 0 && (size_t)n < size && stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (access(out, X_OK) == 0) return 0;
+            rc = -EACCES;
+        }
+        d += len;
+        if (*d == ':') d++;
+    }
+    return rc;
+}
+
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
-static void child(const vc_proc_options_t *o, int out_w, int err_w, int report_w, pid_t parent)
+static void child(const vc_proc_options_t *o, const char *path, int out_w, int err_w, int report_w,
+                  pid_t parent)
 {
     int fail_errno;
     setpgid(0, 0);
@@ -190,7 +262,7 @@ static void child(const vc_proc_options_t *o, int out_w, int err_w, int report_w
     for (int i = 0; i < 3 + o->nfds; i++)
         if (dup2(src[i], i) < 0) goto fail; /* dup2 clears FD_CLOEXEC on i */
     if (o->cwd && chdir(o->cwd) < 0) goto fail;
-    execvp(o->argv[0], (char *const *)o->argv);
+    execv(path, (char *const *)o->argv);
 fail:
     fail_errno = errno;
     (void)!write(report_w, &fail_errno, sizeof fail_errno);
@@ -232,6 +304,8 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
     p->exit_cb = exit_cb;
     p->ud = ud;
     p->tail_max = o->tail_lines ? o->tail_lines : 20;
+    p->report_fd = -1;
+    char path[4096];
     int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep[2] = {-1, -1};
     int rc;
     p->tail = calloc(p->tail_max, sizeof *p->tail);
@@ -241,6 +315,15 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
     }
     if (o->log_path && !(p->log = fopen(o->log_path, "ae"))) {
         rc = vc_error_set(err, -errno, "open log %s: %s", o->log_path, strerror(errno));
+        goto fail;
+    }
+    int r = resolve(o->argv[0], path, sizeof path);
+    if (r < 0) {
+        rc = vc_error_set(err, VC_EPROCESS, "cannot start %s: %s", o->argv[0], strerror(-r));
+        goto fail;
+    }
+    if (!(p->prog = strdup(o->argv[0]))) {
+        rc = vc_error_set(err, -ENOMEM, "out of memory");
         goto fail;
     }
     if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) {
@@ -253,24 +336,11 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
         rc = vc_error_set(err, -errno, "spawn %s: fork: %s", o->argv[0], strerror(errno));
         goto fail;
     }
-    if (p->pid == 0) child(o, out_p[1], err_p[1], rep[1], parent);
+    if (p->pid == 0) child(o, path, out_p[1], err_p[1], rep[1], parent);
     close(out_p[1]);
     close(err_p[1]);
     close(rep[1]);
     out_p[1] = err_p[1] = rep[1] = -1;
-    int child_errno = 0;
-    ssize_t n;
-    do
-        n = read(rep[0], &child_errno, sizeof child_errno);
-    while (n < 0 && errno == EINTR);
-    close(rep[0]);
-    rep[0] = -1;
-    if (n == sizeof child_errno) {
-        waitpid(p->pid, NULL, 0);
-        rc = vc_error_set(err, VC_EPROCESS, "cannot start %s: %s", o->argv[0],
-                          strerror(child_errno));
-        goto fail;
-    }
     p->pidfd = pidfd_open(p->pid);
     if (p->pidfd < 0) {
         rc = vc_error_set(err, -errno, "pidfd_open: %s", strerror(errno));
@@ -286,6 +356,14 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
     p->exit_poll.data = p;
     p->handles++;
     uv_poll_start(&p->exit_poll, UV_READABLE, on_exit_ready);
+    fcntl(rep[0], F_SETFL, O_NONBLOCK);
+    p->report_fd = rep[0];
+    rep[0] = -1;
+    uv_poll_init(loop, &p->report_poll, p->report_fd);
+    p->report_poll.data = p;
+    p->handles++;
+    p->report_open = 1;
+    uv_poll_start(&p->report_poll, UV_READABLE, on_report);
     rc = open_stream(p, &p->out, VC_PROC_STDOUT, out_p[0]);
     out_p[0] = -1;
     if (rc == 0) {
@@ -370,6 +448,7 @@ void vc_proc_close(vc_proc_t *p)
     uv_timer_stop(&p->kill_timer);
     close_handle(p, (uv_handle_t *)&p->kill_timer);
     close_handle(p, (uv_handle_t *)&p->exit_poll);
+    if (p->report_open) end_report(p);
     if (p->out.proc) close_handle(p, (uv_handle_t *)&p->out.pipe);
     if (p->err.proc) close_handle(p, (uv_handle_t *)&p->err.pipe);
     if (p->handles == 0) free_proc(p);

@@ -43,8 +43,13 @@ typedef struct vc_proc_options {
     size_t tail_lines;    /* how many stderr lines to keep (0: 20) */
 } vc_proc_options_t;
 
-/* Starts the child. On failure (exec failed, fds invalid, ...) returns < 0
- * with err naming the program and the reason, and no callback is called. */
+/* Starts the child. argv[0] is found along $PATH (or taken as a path when
+ * it holds a '/') before the fork: a program that is missing or not
+ * executable, bad fds and the like fail here, returning < 0 with err naming
+ * the program and the reason, and no callback is called. The call does not
+ * wait for the child to exec: an exec that still fails (a file that is not
+ * a program) ends the child with status 127, its reason as the last stderr
+ * tail line ("cannot start X: Exec format error"). */
 int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *opts, vc_proc_line_cb line_cb,
                   vc_proc_exit_cb exit_cb, void *ud, vc_proc_t **out, vc_error_t *err);
 

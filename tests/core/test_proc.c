@@ -2,6 +2,7 @@
  * exec failure, QEMU rejecting a bad option, the kill ladder, fd passing. */
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -88,6 +89,54 @@ static void test_exec_failure(void)
     ASSERT(p == NULL);
     uv_run(&loop, UV_RUN_NOWAIT);
     ASSERT_INT_EQ(r.exited, 0);
+    vc_test_loop_teardown(&loop);
+}
+
+/* Found along $PATH, with no '/' in argv[0]; and a program missing from
+ * $PATH fails at once, like a missing path. */
+static void test_path_lookup(void)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    run_t r = {0};
+    const char *argv[] = {"true", NULL};
+    vc_proc_t *p = spawn(&loop, argv, NULL, 0, &r);
+    vc_test_run_until(&loop, &r.exited, 10, "true exit");
+    ASSERT_INT_EQ(r.status, 0);
+    vc_proc_close(p);
+    const char *missing[] = {"vclaunch-no-such-program", NULL};
+    vc_proc_options_t o = {.argv = missing};
+    vc_error_t err = {0};
+    p = NULL;
+    ASSERT_INT_EQ(vc_proc_spawn(&loop, &o, on_line, on_exit_cb, &r, &p, &err), VC_EPROCESS);
+    ASSERT_STR_EQ(err.msg, "cannot start vclaunch-no-such-program: No such file or directory");
+    ASSERT(p == NULL);
+    vc_test_loop_teardown(&loop);
+}
+
+/* An exec that fails after the fork (an executable file that is no
+ * program): status 127, the reason as the last stderr tail line. */
+static void test_exec_failure_after_fork(void)
+{
+    char path[] = "/tmp/vc-test-noexec-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT(fd >= 0);
+    ASSERT_INT_EQ(write(fd, "\x7f\x01\x02\x03", 4), 4);
+    close(fd);
+    ASSERT_INT_EQ(chmod(path, 0700), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    run_t r = {0};
+    const char *argv[] = {path, NULL};
+    vc_proc_t *p = spawn(&loop, argv, NULL, 0, &r);
+    vc_test_run_until(&loop, &r.exited, 10, "exit after a failed exec");
+    ASSERT_INT_EQ(r.status, 127);
+    char tail[1024], want[128];
+    ASSERT_INT_EQ(vc_proc_stderr_tail(p, tail, sizeof tail), 1);
+    snprintf(want, sizeof want, "cannot start %s: Exec format error", path);
+    ASSERT_STR_EQ(tail, want);
+    vc_proc_close(p);
+    unlink(path);
     vc_test_loop_teardown(&loop);
 }
 
@@ -187,8 +236,9 @@ static int supervise_qemu(void)
     uv_loop_init(&loop);
     vc_error_t err = {0};
     vc_proc_t *p = NULL;
-    const char *argv[] = {vc_test_qemu(), "-S", "-nodefaults", "-no-user-config", "-display",
-                          "none", "-machine", "none", NULL};
+    const char *argv[] = {vc_test_qemu(),    "-S",       "-nodefaults",
+                          "-no-user-config", "-display", "none",
+                          "-machine",        "none",     NULL};
     vc_proc_options_t o = {.argv = argv};
     if (vc_proc_spawn(&loop, &o, on_middle_line, NULL, NULL, &p, &err)) {
         fprintf(stderr, "%s\n", err.msg);
@@ -207,7 +257,8 @@ static void test_parent_death_kills_qemu(void)
     run_t r = {0};
     const char *argv[] = {"/proc/self/exe", "--supervise-qemu", NULL};
     vc_proc_t *middle = spawn(&loop, argv, NULL, 0, &r);
-    while (!strstr(r.out, "qemu-pid") && !r.exited) uv_run(&loop, UV_RUN_ONCE);
+    while (!strstr(r.out, "qemu-pid") && !r.exited)
+        uv_run(&loop, UV_RUN_ONCE);
     int qemu_pid = 0;
     ASSERT_INT_EQ(sscanf(r.out, "[qemu-pid %d]", &qemu_pid), 1);
     int pidfd = (int)syscall(SYS_pidfd_open, qemu_pid, 0);
@@ -238,6 +289,8 @@ int main(int argc, char **argv)
     RUN(test_lines_and_status);
     RUN(test_exit_code);
     RUN(test_exec_failure);
+    RUN(test_path_lookup);
+    RUN(test_exec_failure_after_fork);
     RUN(test_qemu_bad_option);
     RUN(test_terminate_ladder);
     RUN(test_extra_fds);
