@@ -281,7 +281,10 @@ static int open_stream(vc_proc_t *p, stream_t *s, int which, int fd)
     s->pipe.data = p;
     p->handles++;
     rc = uv_pipe_open(&s->pipe, fd);
-    if (rc) return rc;
+    if (rc) {
+        close(fd); /* libuv takes the fd only on success */
+        return rc;
+    }
     s->open = 1;
     return uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
 }
@@ -371,6 +374,7 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
         err_p[0] = -1;
     }
     if (rc) {
+        if (err_p[0] >= 0) close(err_p[0]); /* stdout failed: stderr never opened */
         vc_error_set(err, rc, "spawn %s: %s", o->argv[0], uv_strerror(rc));
         *out = NULL;
         vc_proc_close(p);
@@ -439,8 +443,7 @@ void vc_proc_close(vc_proc_t *p)
     if (!p->reaped) {
         /* Killed and reaped here: SIGKILL cannot be caught, so the wait is
          * short, and no zombie or orphan is left behind. */
-        kill(-p->pid, SIGKILL);
-        kill(p->pid, SIGKILL);
+        vc_proc_kill(p, SIGKILL);
         while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR) {
         }
         p->reaped = 1;

@@ -68,8 +68,9 @@ int vc_proc_terminate(vc_proc_t *p, double grace);
  * the number of lines. */
 size_t vc_proc_stderr_tail(const vc_proc_t *p, char *buf, size_t size);
 
-/* Releases the object. A child still running is SIGKILLed and reaped from
- * the loop; no callback runs after this call. */
+/* Releases the object. A child still running is SIGKILLed and reaped in
+ * this call (it waits for the kernel to end the child, which SIGKILL keeps
+ * short), so no zombie or orphan is left; no callback runs after it. */
 void vc_proc_close(vc_proc_t *p);
 
 #endif

@@ -13,7 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define VC_QEMU_ID_MAX 63
+#include "argv.h"
+
 #define VC_LISTEN_BACKLOG 8
 
 /* Creates path and its missing parents; directories we create get 0700. */
@@ -92,29 +93,11 @@ int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err
     return 0;
 }
 
-static int valid_qemu_id(const char *name)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len > VC_QEMU_ID_MAX) return 0;
-    char c = name[0];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return 0;
-    for (size_t i = 1; i < len; i++) {
-        c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '.' || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
 int vc_rundir_create(const char *base, const char *name, char *out, size_t size, vc_error_t *err)
 {
     if (!base || !name) return vc_error_set(err, -EINVAL, "rundir: base and name are required");
-    if (!valid_qemu_id(name))
-        return vc_error_set(err, -EINVAL,
-                            "invalid VM name '%s': it must start with a letter, hold only "
-                            "letters, digits, '-', '.' and '_', and be at most %d characters",
-                            name, VC_QEMU_ID_MAX);
+    int rc = vc_id_check(name, "VM name", err);
+    if (rc) return rc;
 
     char path[4096];
     int n = snprintf(path, sizeof path, "%s/%s-XXXXXX", base, name);
@@ -291,11 +274,11 @@ static int is_vm_dir_name(const char *name)
 {
     size_t len = strlen(name);
     if (len < 8 || name[len - 7] != '-') return 0;
-    char id[VC_QEMU_ID_MAX + 1];
-    if (len - 7 > VC_QEMU_ID_MAX) return 0;
+    char id[VC_ID_MAX + 1];
+    if (len - 7 > VC_ID_MAX) return 0;
     memcpy(id, name, len - 7);
     id[len - 7] = '\0';
-    return valid_qemu_id(id);
+    return vc_id_check(id, "VM name", NULL) == 0;
 }
 
 int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err)

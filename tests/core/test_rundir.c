@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "rundir.h"
 #include "test.h"
 
@@ -113,20 +114,22 @@ static void test_create_invalid_name(void)
 {
     char tmp[64], out[PATH_MAX];
     make_tmp(tmp, sizeof tmp);
-    char longname[80];
-    memset(longname, 'a', 64);
-    longname[64] = '\0';
+    /* the one id rule of the project (vc_id_check): at most VC_ID_MAX */
+    char longname[VC_ID_MAX + 2];
+    memset(longname, 'a', VC_ID_MAX + 1);
+    longname[VC_ID_MAX + 1] = '\0';
     const char *bad[] = {"", "1vm", "-vm", "vm/x", "vm x", "../x", longname};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         vc_error_t err = {0};
         ASSERT_INT_EQ(vc_rundir_create(tmp, bad[i], out, sizeof out, &err), -EINVAL);
         ASSERT_INT_EQ(err.code, -EINVAL);
         char quoted[100];
-        snprintf(quoted, sizeof quoted, "'%s'", bad[i]);
+        /* a long name is quoted cut at 40 characters, an empty one not at all */
+        snprintf(quoted, sizeof quoted, *bad[i] ? "VM name '%.40s" : "VM name is empty", bad[i]);
         ASSERT_STR_CONTAINS(err.msg, quoted);
     }
-    /* 63 characters is still valid */
-    longname[63] = '\0';
+    /* VC_ID_MAX characters is still valid */
+    longname[VC_ID_MAX] = '\0';
     vc_error_t err = {0};
     ASSERT_INT_EQ(vc_rundir_create(tmp, longname, out, sizeof out, &err), 0);
     rm(out);
