@@ -625,14 +625,17 @@ Console.__index = Console
 -- The log file is opened at the first line: a guest that prints nothing
 -- costs no file.
 local function new_console(log_path)
-  return setmetatable({lines = {}, first = 1, pos = 1, cond = core.cond(),
+  -- lines[first..last] hold the ring; # is not used on it, since the
+  -- dropped head leaves the table with holes
+  return setmetatable({lines = {}, first = 1, last = 0, pos = 1, cond = core.cond(),
                        log_path = log_path}, Console)
 end
 
 function Console:_push(line)
-  self.lines[#self.lines + 1] = line
+  self.last = self.last + 1
+  self.lines[self.last] = line
   -- a ring of the last 1000 lines
-  if #self.lines - self.first >= 1000 then
+  if self.last - self.first >= 1000 then
     self.lines[self.first] = nil
     self.first = self.first + 1
     if self.pos < self.first then self.pos = self.first end
@@ -652,17 +655,17 @@ function Console:expect(pattern, timeout)
   timeout = timeout or 30
   local deadline = core.now() + timeout
   while true do
-    for i = self.pos, #self.lines do
+    for i = self.pos, self.last do
       if self.lines[i]:find(pattern) then
         self.pos = i + 1
         return self.lines[i]
       end
     end
-    self.pos = #self.lines + 1
+    self.pos = self.last + 1
     local left = deadline - core.now()
     if self.closed or left <= 0 or not self.cond:wait(left) and core.now() >= deadline then
       local last = {}
-      for i = math.max(self.first, #self.lines - 9), #self.lines do last[#last + 1] = self.lines[i] end
+      for i = math.max(self.first, self.last - 9), self.last do last[#last + 1] = self.lines[i] end
       fail(self.closed and "process" or "timeout",
            ("console: no line matching %q %s; last lines:\n%s"):format(pattern,
              self.closed and "before the VM exited" or ("within " .. timeout .. "s"),
@@ -673,7 +676,7 @@ end
 
 --- The lines kept (the last 1000), oldest first.
 function Console:history()
-  return table.move(self.lines, self.first, #self.lines, 1, {})
+  return table.move(self.lines, self.first, self.last, 1, {})
 end
 
 -- ---- VMs ----------------------------------------------------------------
@@ -687,6 +690,7 @@ local function cleanup(vm)
   vm.console.log_path = nil
   vm.console.closed = true
   vm.console.cond:signal()
+  vm.event_cond:signal() -- wait_event sees the exit at once
   if vm.dir then core.rundir_remove(vm.dir) vm.dir = nil end
 end
 
