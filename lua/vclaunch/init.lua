@@ -26,19 +26,34 @@ M.options = {}
 
 -- Raises an error object pointing at the recipe: the first Lua frame that
 -- is not vclaunch's own code.
-local function fail(kind, msg)
+local function own_source(src)
+  return src:match("^@lua/vclaunch/") or src:match("^@arch/") or src:match("/lua/vclaunch/")
+         or src:match("/arch/%w+%.lua$")
+end
+
+-- Raises an error object pointing at the recipe: the first Lua frame that
+-- is not vclaunch's own code. msg may carry a position inside vclaunch (a
+-- core error raised in this module): it is replaced. from: an error object
+-- whose other fields (class, command) the new one keeps.
+local function fail(kind, msg, from)
   local where = ""
   for level = 3, 50 do
     local info = debug.getinfo(level, "Sl")
     if not info then break end
-    local own = info.source:match("^@lua/vclaunch/") or info.source:match("^@arch/")
-                or info.source:match("/lua/vclaunch/") or info.source:match("/arch/%w+%.lua$")
-    if info.what ~= "C" and not own and info.currentline > 0 then
+    if info.what ~= "C" and not own_source(info.source) and info.currentline > 0 then
       where = info.short_src .. ":" .. info.currentline .. ": "
       break
     end
   end
-  error(core.error(kind, where .. msg), 0)
+  local file, rest = msg:match("^([^%s:]+%.lua):%d+: (.*)$")
+  if file and own_source("@" .. file) then msg = rest end
+  local e = core.error(kind, where .. msg)
+  if type(from) == "table" then
+    for k, v in pairs(from) do
+      if k ~= "kind" and k ~= "message" then e[k] = v end
+    end
+  end
+  error(e, 0)
 end
 
 -- One line on stderr when options.log_level is level or chattier
@@ -270,8 +285,14 @@ local KNOWN_ARCHES = {"amd64", "arm64", "ppc64le", "s390x"}
 
 local function load_arch(name)
   if name == "base" or not name:match("^[%w_]+$") then return nil end
-  local ok, arch = pcall(require, "vclaunch.arch." .. name)
-  if ok and is_policy(arch) then return arch end
+  local modname = "vclaunch.arch." .. name
+  -- no such module: an unknown arch; one that fails to load: its own error
+  if not package.preload[modname] and not package.searchpath(modname, package.path) then
+    return nil
+  end
+  local ok, arch = pcall(require, modname)
+  if not ok then fail("io", "cannot load the " .. name .. " policy: " .. tostring(arch)) end
+  if is_policy(arch) then return arch end
   return nil
 end
 
@@ -280,12 +301,12 @@ end
 --- fields and methods replaced, for vclaunch.pod{arch = policy}.
 function M.arch(name)
   if type(name) ~= "string" then
-    fail("usage", "vclaunch.arch: expected an arch name, got " .. got(name), 1)
+    fail("usage", "vclaunch.arch: expected an arch name, got " .. got(name))
   end
   local arch = load_arch(name)
   if not arch then
     fail("recipe", "vclaunch.arch: unknown arch '" .. name .. "'" ..
-         suggest(name, KNOWN_ARCHES), 1)
+         suggest(name, KNOWN_ARCHES))
   end
   return arch
 end
@@ -388,12 +409,12 @@ end
 --- Validates a pod table and returns a Pod.
 ---@param t table
 function M.pod(t)
-  if type(t) ~= "table" then fail("usage", "vclaunch.pod: expected a table", 1) end
+  if type(t) ~= "table" then fail("usage", "vclaunch.pod: expected a table") end
   local ok, arch, view = pcall(validate, t)
   if not ok then
     local e = arch
-    if type(e) == "table" then fail(e.kind or "recipe", e.message or tostring(e), 1) end
-    fail("recipe", tostring(e), 1)
+    if type(e) == "table" then fail(e.kind or "recipe", e.message or tostring(e)) end
+    fail("recipe", tostring(e))
   end
   local pod = setmetatable({spec = view, arch = arch, name = view.name,
                             machine = view.machine}, Pod)
@@ -401,9 +422,9 @@ function M.pod(t)
   local okargv, e = pcall(pod.argv, pod)
   if not okargv then
     if type(e) == "table" then
-      fail(e.kind or "recipe", (tostring(e.message or e):gsub("^[^:]+:%d+: ", "")), 1)
+      fail(e.kind or "recipe", (tostring(e.message or e):gsub("^[^:]+:%d+: ", "")))
     end
-    fail("recipe", (tostring(e):gsub("^[^:]+:%d+: ", "")), 1)
+    fail("recipe", (tostring(e):gsub("^[^:]+:%d+: ", "")))
   end
   return pod
 end
@@ -669,7 +690,7 @@ function Console:expect(pattern, timeout)
       fail(self.closed and "process" or "timeout",
            ("console: no line matching %q %s; last lines:\n%s"):format(pattern,
              self.closed and "before the VM exited" or ("within " .. timeout .. "s"),
-             table.concat(last, "\n")), 1)
+             table.concat(last, "\n")))
     end
   end
 end
@@ -706,8 +727,9 @@ function M.start(pod, opts)
     local ok, n = pcall(core.rundir_sweep, M.options.runtime_dir)
     if ok and n > 0 then log("info", "removed %d stale runtime dir(s)", n) end
   end
-  local dir = core.rundir(pod.name, M.options.runtime_dir)
+  local dir
   local ok, vm = pcall(function()
+    dir = core.rundir(pod.name, M.options.runtime_dir)
     local qmp_path = core.socket_path(dir, "qmp.sock")
     local listener = core.listen(qmp_path)
     local extra = {
@@ -759,20 +781,23 @@ function M.start(pod, opts)
   end)
   if not ok then
     if not (type(vm) == "table" and vm.kind) then vm = core.error("io", tostring(vm)) end
-    pcall(core.rundir_remove, dir)
-    fail(vm.kind, vm.message, 2)
+    if dir then pcall(core.rundir_remove, dir) end
+    fail(vm.kind, vm.message, vm)
   end
   return vm
 end
 
 function VM:_check()
-  if self.exit then fail("process", self.pod.name .. ": the VM has exited", 2) end
+  if self.exit then fail("process", self.pod.name .. ": the VM has exited") end
 end
 
 --- Runs a QMP command; returns its "return" value.
 function VM:execute(command, args, timeout)
   self:_check()
-  return self.qmp:execute(command, args, timeout)
+  local ok, r = pcall(self.qmp.execute, self.qmp, command, args, timeout)
+  if ok then return r end
+  if type(r) ~= "table" then error(r, 0) end
+  fail(r.kind, r.message, r) -- at the recipe's line, with class and command
 end
 
 --- Calls fn(event) for every event called name ("*": all).
@@ -802,8 +827,8 @@ function VM:wait_event(name, opts)
     end
     seen = #self.events
     local left = deadline - core.now()
-    if self.exit then fail("disconnected", "wait_event " .. name .. ": the VM exited", 1) end
-    if left <= 0 then fail("timeout", ("wait_event %s: none within %gs"):format(name, timeout), 1) end
+    if self.exit then fail("disconnected", "wait_event " .. name .. ": the VM exited") end
+    if left <= 0 then fail("timeout", ("wait_event %s: none within %gs"):format(name, timeout)) end
     self.event_cond:wait(left)
   end
 end

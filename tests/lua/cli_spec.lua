@@ -198,3 +198,24 @@ vm:wait()
     eq(l[2]:match("^vclaunch: logged: qemu%-system%-x86_64 %-name logged ") ~= nil, true, l[2])
   end)
 end)
+
+describe("vclaunch error positions", function()
+  it("a QMP error from vm:execute names the recipe's line", function()
+    local code, _, err, path = run({"--accel", "tcg", "RECIPE"}, [[
+local vc = require "vclaunch"
+local vm = vc.pod{name = "e", memory = 128, freeze = true}:start()
+vm:execute("device_del", {id = "nope"})
+]])
+    eq(code, 1)
+    eq(err, "vclaunch: " .. path .. ":3: device_del: Device 'nope' not found (DeviceNotFound)")
+  end)
+  it("a start that fails names the recipe's line only", function()
+    local code, _, err, path = run({"--accel", "tcg", "RECIPE"}, [[
+local vc = require "vclaunch"
+local a = vc.arch("amd64"):extend{binary = "/nonexistent/qemu"}
+local vm = vc.pod{arch = a, name = "e", memory = 128}:start()
+]])
+    eq(code, 1)
+    eq(err, "vclaunch: " .. path .. ":3: cannot start /nonexistent/qemu: No such file or directory")
+  end)
+end)
