@@ -23,10 +23,8 @@ M.rng = false
 -- The console is base's chardev + -serial: on s390-ccw-virtio QEMU puts the
 -- first -serial on the SCLP console (sclpconsole), the guest's ttysclp0.
 
---- Passed-through host devices are subchannels (vfio-ccw) here.
-function M:append_vfio(ctx, v)
-  return {{"vfio-ccw", {id = ctx:id("vfio"), sysfsdev = v.sysfsdev, devno = ctx:devno()}}}
-end
+-- Passed-through host devices are subchannels: base's append_vfio gives
+-- vfio-ccw on the ccw transport.
 
 function M:append_pvpanic(ctx)
   self:fail(("pod: pvpanic: not available on %s machine %s"):format(self.name, ctx.machine))

@@ -4,7 +4,6 @@
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "vc_lua.h"
 
@@ -46,12 +45,6 @@ int main(int argc, char **argv)
         lua_setfield(L, -2, m->name);
     }
     lua_pop(L, 1);
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--log-level=debug") ||
-            (!strcmp(argv[i], "--log-level") && i + 1 < argc && !strcmp(argv[i + 1], "debug"))) {
-            lua_pushboolean(L, 1);
-            lua_setglobal(L, "VCLAUNCH_DEBUG");
-        }
     lua_pushcfunction(L, msghandler);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "vclaunch.cli");

@@ -136,6 +136,8 @@ function M.main(argv, version)
   vc.options.accel = opts.accel
   vc.options.runtime_dir = opts.runtime_dir
   vc.options.log_level = opts.log_level or "error"
+  -- main.c's message handler adds a traceback to errors that reach it
+  VCLAUNCH_DEBUG = opts.log_level == "debug"
 
   local chunk, err = loadfile(recipe)
   if not chunk then

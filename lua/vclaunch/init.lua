@@ -311,12 +311,6 @@ function M.arch(name)
   return arch
 end
 
-local function kvm_usable()
-  local f = io.open("/dev/kvm", "r+")
-  if f then f:close() return true end
-  return false
-end
-
 local Pod = {}
 Pod.__index = Pod
 
@@ -430,8 +424,8 @@ function M.pod(t)
 end
 
 -- Facts about the host for the policies (which do no I/O), each read once
--- and only when first asked for: arch (in arch/ names, or false) and
--- cpu_flags (the "flags" line of /proc/cpuinfo as a set; only the nesting
+-- and only when first asked for: arch (in arch/ names, or false), kvm
+-- (whether /dev/kvm opens) and cpu_flags (the "flags" line of /proc/cpuinfo as a set; only the nesting
 -- check under KVM asks, and /proc/cpuinfo is large on big hosts).
 local HOST_ARCHES = {x86_64 = "amd64", aarch64 = "arm64", ppc64le = "ppc64le", s390x = "s390x"}
 local function read_file(path)
@@ -444,6 +438,11 @@ end
 local HOST_FACTS = {
   arch = function()
     return HOST_ARCHES[read_file("/proc/sys/kernel/arch"):match("%S+") or ""] or false
+  end,
+  kvm = function() -- /dev/kvm can be opened
+    local f = io.open("/dev/kvm", "r+")
+    if f then f:close() end
+    return f ~= nil
   end,
   cpu_flags = function()
     local flags = {}
@@ -469,7 +468,7 @@ M.host = host
 --- and the pod's arch is the host's, else tcg.
 function Pod:accel()
   return self.spec.accel or M.options.accel or
-         (self.arch.name == host().arch and kvm_usable() and "kvm" or "tcg")
+         (self.arch.name == host().arch and host().kvm and "kvm" or "tcg")
 end
 
 local function add(d, origins, list, origin)
@@ -481,6 +480,20 @@ end
 
 -- The device list: {kind, fields} pairs, in command-line order, and where
 -- each comes from ("pod.drives[2]", "vclaunch").
+-- The kinds that have a disable_modern field, from the core's tables, once.
+local legacy_set
+local function legacy_kinds()
+  if not legacy_set then
+    legacy_set = {}
+    for name, k in pairs(core.kinds()) do
+      for _, field in ipairs(k.fields) do
+        if field.name == "disable_modern" then legacy_set[name] = true end
+      end
+    end
+  end
+  return legacy_set
+end
+
 function Pod:_build(extra)
   local t, arch = self.spec, self.arch
   local accel = self:accel()
@@ -510,13 +523,11 @@ function Pod:_build(extra)
   end
   if arch:nested(accel, host()) then
     -- legacy virtio for what the policy made (not for raw devices)
-    local kinds = core.kinds()
+    local legacy = legacy_kinds()
     for _, dev in ipairs(devs) do
-      local k, f = kinds[dev[1]], dev[2]
-      if k and f.disable_modern == nil and (f.transport or "pci") == "pci" then
-        for _, field in ipairs(k.fields) do
-          if field.name == "disable_modern" then f.disable_modern = true end
-        end
+      local f = dev[2]
+      if legacy[dev[1]] and f.disable_modern == nil and (f.transport or "pci") == "pci" then
+        f.disable_modern = true
       end
     end
   end
@@ -749,7 +760,9 @@ function M.start(pod, opts)
       end}
     listener:close()
     log("info", "%s: QEMU started, pid %d, runtime dir %s", pod.name, vm.proc:pid(), dir)
-    log("debug", "%s: %s", pod.name, core.render(argv, "shell"))
+    if M.options.log_level == "debug" then
+      log("debug", "%s: %s", pod.name, core.render(argv, "shell"))
+    end
     -- The watcher: reaps QEMU, then releases everything the VM holds.
     M._live[vm] = true
     core.spawn(function()
