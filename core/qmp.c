@@ -41,7 +41,6 @@ struct vc_qmp {
     int handles; /* open handles whose close callbacks are pending */
     int state;
     int closing;
-    int finalized;
     int disconnect_called;
     int writing;
     int deferred_code; /* fatal error to report from the timer, 0 if none */
@@ -147,7 +146,7 @@ static void q_fatal(vc_qmp_t *q, int code, const char *msg)
         if (q->ready_cb) q->ready_cb(q, code, &err, q->ready_ud);
         return;
     }
-    fail_pending(q, code == -ETIMEDOUT ? VC_EDISCONNECTED : code, msg);
+    fail_pending(q, code, msg);
     if (!q->disconnect_called) {
         q->disconnect_called = 1;
         if (q->disc_cb) q->disc_cb(q, &err, q->disc_ud);
@@ -277,17 +276,14 @@ static int q_queue(vc_qmp_t *q, const cJSON *msg, int fd)
     if (!s) return -ENOMEM;
     size_t n = strlen(s);
     qmp_out_t *o = calloc(1, sizeof *o);
-    char *d = malloc(n + 2);
-    if (!o || !d) {
+    char *d = o ? realloc(s, n + 2) : NULL; /* cJSON allocates with malloc */
+    if (!d) {
         free(o);
-        free(d);
         free(s);
         return -ENOMEM;
     }
-    memcpy(d, s, n);
     d[n] = '\n';
     d[n + 1] = '\0';
-    free(s);
     o->data = d;
     o->len = n + 1;
     o->fd = fd;
@@ -422,18 +418,23 @@ static void handle_line(vc_qmp_t *q, const char *line, size_t len)
     cJSON_Delete(msg);
 }
 
+/* Reads land in place at the end of rbuf: no copy per read. */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-    (void)h;
-    buf->base = malloc(suggested);
-    buf->len = buf->base ? suggested : 0;
+    vc_qmp_t *q = h->data;
+    (void)suggested;
+    if (vc_buf_reserve(&q->rbuf, 65536)) {
+        *buf = uv_buf_init(NULL, 0); /* on_read gets UV_ENOBUFS */
+        return;
+    }
+    *buf = uv_buf_init(q->rbuf.data + q->rbuf.len, 65536);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     vc_qmp_t *q = s->data;
+    (void)buf;
     if (nread < 0) {
-        free(buf->base);
         char msg[256];
         if (nread == UV_EOF)
             snprintf(msg, sizeof msg, "QMP connection closed");
@@ -442,16 +443,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         q_fatal(q, VC_EDISCONNECTED, msg);
         return;
     }
-    if (nread == 0) {
-        free(buf->base);
-        return;
-    }
-    int rc = vc_buf_append(&q->rbuf, buf->base, (size_t)nread);
-    free(buf->base);
-    if (rc < 0) {
-        q_fatal(q, -ENOMEM, "QMP: out of memory");
-        return;
-    }
+    q->rbuf.len += (size_t)nread;
     size_t start = 0;
     while (q->state != ST_DEAD && !q->closing) {
         char *nl = memchr(q->rbuf.data + q->scanned, '\n', q->rbuf.len - q->scanned);
@@ -512,7 +504,6 @@ int vc_qmp_new(uv_loop_t *loop, vc_qmp_t **out)
     }
     q->timer.data = q;
     q->handles = 1;
-    q->next_id = 0;
     *out = q;
     return 0;
 }
@@ -535,7 +526,8 @@ int vc_qmp_connect(vc_qmp_t *q, const char *path, double timeout, vc_qmp_ready_c
     if (q->closing) return vc_error_set(err, VC_ECLOSED, "QMP client is closed");
     if (q->state != ST_NEW) return vc_error_set(err, -EALREADY, "QMP client already connected");
     if (!path || !(timeout > 0))
-        return vc_error_set(err, -EINVAL, "QMP connect: invalid path or timeout");
+        return vc_error_set(err, -EINVAL, "QMP connect: %s",
+                            path ? "the timeout must be positive" : "no socket path");
     struct sockaddr_un sa;
     if (strlen(path) >= sizeof sa.sun_path)
         return vc_error_set(err, -ENAMETOOLONG, "QMP socket path too long: %s", path);
@@ -581,7 +573,10 @@ int vc_qmp_execute(vc_qmp_t *q, const char *command, cJSON *args, int fd, double
         goto fail;
     }
     if (!command || !(timeout > 0) || (args && !cJSON_IsObject(args))) {
-        rc = vc_error_set(err, -EINVAL, "QMP execute: invalid command, arguments or timeout");
+        rc = vc_error_set(err, -EINVAL, "QMP execute %s: %s", command ? command : "(no command)",
+                          !command         ? "a command name is required"
+                          : !(timeout > 0) ? "the timeout must be positive"
+                                           : "arguments must be a JSON object");
         goto fail;
     }
     if (fd >= 0) {
@@ -676,22 +671,19 @@ uint64_t vc_qmp_unknown_reply_count(const vc_qmp_t *q)
 /* First close callback: reports everything still owed, from the loop. */
 static void on_main_closed(uv_handle_t *h)
 {
-    vc_qmp_t *q = h->data;
-    if (!q->finalized) {
-        q->finalized = 1;
-        int was = q->state;
-        q->state = ST_DEAD;
-        vc_error_t err;
-        vc_error_set(&err, VC_ECLOSED, "QMP client closed");
-        if (was != ST_READY && was != ST_DEAD && was != ST_NEW) {
-            q->disconnect_called = 1;
-            if (q->ready_cb) q->ready_cb(q, VC_ECLOSED, &err, q->ready_ud);
-        }
-        fail_pending(q, VC_ECLOSED, "QMP client closed");
-        if (!q->disconnect_called) {
-            q->disconnect_called = 1;
-            if (q->disc_cb) q->disc_cb(q, &err, q->disc_ud);
-        }
+    vc_qmp_t *q = h->data; /* the timer's close callback: runs once */
+    int was = q->state;
+    q->state = ST_DEAD;
+    vc_error_t err;
+    vc_error_set(&err, VC_ECLOSED, "QMP client closed");
+    if (was != ST_READY && was != ST_DEAD && was != ST_NEW) {
+        q->disconnect_called = 1;
+        if (q->ready_cb) q->ready_cb(q, VC_ECLOSED, &err, q->ready_ud);
+    }
+    fail_pending(q, VC_ECLOSED, "QMP client closed");
+    if (!q->disconnect_called) {
+        q->disconnect_called = 1;
+        if (q->disc_cb) q->disc_cb(q, &err, q->disc_ud);
     }
     on_handle_closed(h);
 }
