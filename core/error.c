@@ -2,7 +2,6 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <string.h>
 
 int vc_error_set(vc_error_t *err, int code, const char *fmt, ...)
 {
@@ -14,27 +13,6 @@ int vc_error_set(vc_error_t *err, int code, const char *fmt, ...)
         err->code = code;
     }
     return code;
-}
-
-int vc_error_prefix(vc_error_t *err, const char *fmt, ...)
-{
-    if (!err) return 0;
-    char prefix[VC_ERRMSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
-    va_end(ap);
-    char old[VC_ERRMSG_MAX];
-    memcpy(old, err->msg, sizeof old);
-    size_t n = strlen(prefix);
-    if (n > sizeof err->msg - 3) n = sizeof err->msg - 3;
-    memcpy(err->msg, prefix, n);
-    memcpy(err->msg + n, ": ", 2);
-    size_t room = sizeof err->msg - n - 3;
-    size_t m = strnlen(old, room);
-    memcpy(err->msg + n + 2, old, m);
-    err->msg[n + 2 + m] = '\0';
-    return err->code;
 }
 
 const char *vc_error_kind(int code)
@@ -55,27 +33,5 @@ const char *vc_error_kind(int code)
         return "usage";
     default:
         return "io";
-    }
-}
-
-const char *vc_strerror(int code)
-{
-    switch (code) {
-    case 0:
-        return "success";
-    case VC_EQMP:
-        return "QMP error";
-    case VC_EDISCONNECTED:
-        return "disconnected";
-    case VC_EPROCESS:
-        return "process failed";
-    case VC_ERECIPE:
-        return "invalid recipe";
-    case VC_ECLOSED:
-        return "object is closed";
-    case VC_EPROTOCOL:
-        return "protocol error";
-    default:
-        return code < 0 ? strerror(-code) : "unknown error";
     }
 }

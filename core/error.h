@@ -18,7 +18,6 @@
 #define VC_EPROCESS (-4003)      /* a child process failed or died */
 #define VC_ERECIPE (-4004)       /* an invalid pod or device description */
 #define VC_ECLOSED (-4005)       /* the object was closed */
-#define VC_EPROTOCOL (-4006)     /* the peer broke the protocol */
 
 typedef struct vc_error {
     int code;
@@ -30,14 +29,8 @@ typedef struct vc_error {
 int vc_error_set(vc_error_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prefixes err->msg with "<prefix>: "; returns err->code. */
-int vc_error_prefix(vc_error_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* A short stable word for a code: "qmp", "disconnected", "timeout",
  * "process", "recipe", "usage", "io". Used to build Lua error kinds. */
 const char *vc_error_kind(int code);
-
-/* A description of a code (strerror for errno values). */
-const char *vc_strerror(int code);
 
 #endif

@@ -376,7 +376,9 @@ static int emit_opt(const vc_dev_t *d, size_t o, vc_argv_t *argv, vc_error_t *er
     if (opt->style == VC_OPT_FLAG) {
         for (size_t f = 0; f < k->nfields; f++)
             if (k->fields[f].opt == (int)o && d->v[f].set && d->v[f].i) any = 1;
-        return any ? (vc_argv_push(argv, opt->flag) ? -ENOMEM : 0) : 0;
+        if (any && vc_argv_push(argv, opt->flag))
+            return vc_error_set(err, -ENOMEM, "out of memory");
+        return 0;
     }
     if (opt->head) {
         const char *t = strstr(opt->head, "%t");
