@@ -417,32 +417,25 @@ static void test_qemu_net_scsi(void)
     uv_loop_t loop;
     uv_loop_init(&loop);
 
-    /* A tap by name, created as the host's administrator would. */
-    int have_tap = access("/dev/net/tun", R_OK | W_OK) == 0;
-    if (have_tap) {
-        snprintf(tap_name, sizeof tap_name, "vctap%d", (int)getpid() % 1000000);
-        const char *add[] = {"ip", "tuntap", "add", "dev", tap_name, "mode", "tap", NULL};
-        if (vc_test_run_cmd(&loop, add, 30) != 0) {
-            tap_name[0] = '\0';
-            have_tap = 0;
-        }
+    /* A tap by name, created as the host's administrator would. The suite
+     * runs as root on a host with /dev/net/tun (setup.sh): no tap is a
+     * failure. */
+    snprintf(tap_name, sizeof tap_name, "vctap%d", (int)getpid() % 1000000);
+    const char *add[] = {"ip", "tuntap", "add", "dev", tap_name, "mode", "tap", NULL};
+    if (vc_test_run_cmd(&loop, add, 30) != 0) {
+        tap_name[0] = '\0';
+        VC_FAIL("cannot create a tap (`ip tuntap add` failed; needs root and /dev/net/tun)");
     }
     /* A tap opened here and handed over by fd, as for macvtap/ipvtap. Not
      * persistent: it vanishes when the last fd closes. */
-    int tapfd = -1;
     char fd_name[IFNAMSIZ];
     snprintf(fd_name, sizeof fd_name, "vcfd%d", (int)getpid() % 1000000);
-    if (have_tap) {
-        tapfd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-        ASSERT(tapfd >= 0);
-        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
-        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", fd_name);
-        ASSERT_INT_EQ(ioctl(tapfd, TUNSETIFF, &ifr), 0);
-        ASSERT(iface_exists(fd_name));
-    } else {
-        /* the suite runs as root on a host with /dev/net/tun (setup.sh) */
-        VC_FAIL("no tap here (/dev/net/tun or `ip tuntap add` failed)");
-    }
+    int tapfd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    ASSERT(tapfd >= 0);
+    struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", fd_name);
+    ASSERT_INT_EQ(ioctl(tapfd, TUNSETIFF, &ifr), 0);
+    ASSERT(iface_exists(fd_name));
     printf("vhost=on: golden only: no /dev/vhost-net on this host\n");
 
     vc_test_dev_t devs[] = {
@@ -489,9 +482,9 @@ static void test_qemu_net_scsi(void)
         {"virtio-net-tap",
          {{"id", "tap1"}, {"fds", "4"}, {"mac", "52:54:00:12:34:57"}, {"device_id", "net2"}}},
     };
-    size_t ndevs = sizeof devs / sizeof devs[0] - (have_tap ? 0 : 2);
+    size_t ndevs = sizeof devs / sizeof devs[0];
     vc_test_vm_t vm;
-    vc_test_vm_start(&vm, &loop, dir, NULL, devs, ndevs, have_tap ? &tapfd : NULL, have_tap);
+    vc_test_vm_start(&vm, &loop, dir, NULL, devs, ndevs, &tapfd, 1);
     qemu_pid = vc_proc_pid(vm.proc);
     if (tapfd >= 0) close(tapfd); /* QEMU holds its own copy */
 
@@ -534,32 +527,28 @@ static void test_qemu_net_scsi(void)
     ASSERT_STR_CONTAINS(line,
                         "net1: index=0,type=nic,model=virtio-net-pci,macaddr=52:54:00:00:00:02");
     ASSERT_STR_CONTAINS(line, "user0: index=0,type=user,net=10.0.3.0,restrict=on");
-    if (have_tap) {
-        ASSERT_STR_EQ(QOM(&vm, "/machine/peripheral/net0", "mac"),
-                      "{\"return\": \"52:54:00:12:34:56\"}");
-        ASSERT_STR_EQ(QOM(&vm, "/machine/peripheral/net2", "mac"),
-                      "{\"return\": \"52:54:00:12:34:57\"}");
-        ASSERT_STR_EQ(QOM(&vm, "/machine/peripheral/net2", "netdev"), "{\"return\": \"tap1\"}");
-        vc_test_qmp(vm.qmp,
-                    "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":"
-                    "\"info network\"}}\n",
-                    line, sizeof line);
-        snprintf(want, sizeof want, "tap0: index=0,type=tap,ifname=%s,script=no,downscript=no",
-                 tap_name);
-        ASSERT_STR_CONTAINS(line, want);
-        ASSERT_STR_CONTAINS(line, "tap1: index=0,type=tap,fd=4");
-        ASSERT(iface_exists(fd_name)); /* held open by QEMU alone now */
-    }
+    ASSERT_STR_EQ(QOM(&vm, "/machine/peripheral/net0", "mac"),
+                  "{\"return\": \"52:54:00:12:34:56\"}");
+    ASSERT_STR_EQ(QOM(&vm, "/machine/peripheral/net2", "mac"),
+                  "{\"return\": \"52:54:00:12:34:57\"}");
+    ASSERT_STR_EQ(QOM(&vm, "/machine/peripheral/net2", "netdev"), "{\"return\": \"tap1\"}");
+    vc_test_qmp(vm.qmp,
+                "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":"
+                "\"info network\"}}\n",
+                line, sizeof line);
+    snprintf(want, sizeof want, "tap0: index=0,type=tap,ifname=%s,script=no,downscript=no",
+             tap_name);
+    ASSERT_STR_CONTAINS(line, want);
+    ASSERT_STR_CONTAINS(line, "tap1: index=0,type=tap,fd=4");
+    ASSERT(iface_exists(fd_name)); /* held open by QEMU alone now */
 
     vc_test_vm_quit(&vm);
     qemu_pid = 0;
-    if (have_tap) {
-        ASSERT(!iface_exists(fd_name)); /* its last fd closed with QEMU */
-        const char *del[] = {"ip", "link", "delete", tap_name, NULL};
-        ASSERT_INT_EQ(vc_test_run_cmd(&loop, del, 30), 0);
-        ASSERT(!iface_exists(tap_name));
-        tap_name[0] = '\0';
-    }
+    ASSERT(!iface_exists(fd_name)); /* its last fd closed with QEMU */
+    const char *del[] = {"ip", "link", "delete", tap_name, NULL};
+    ASSERT_INT_EQ(vc_test_run_cmd(&loop, del, 30), 0);
+    ASSERT(!iface_exists(tap_name));
+    tap_name[0] = '\0';
     vc_test_loop_teardown(&loop);
     ASSERT_INT_EQ(unlink(hd), 0);
     ASSERT_INT_EQ(unlink(cd), 0);

@@ -143,6 +143,7 @@ describe("vclaunch --kinds", function()
     local n = 0
     for _ in pairs(core.kinds()) do n = n + 1 end
     eq(#out, n, "one line per kind")
+    eq(n, 63, "the README's count of kinds")
     local prev = ""
     for _, line in ipairs(out) do
       local name = line:match("^(%S+)")
