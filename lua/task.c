@@ -32,10 +32,34 @@ typedef struct loop_box {
     uv_loop_t *loop;
 } loop_box_t;
 
+/* The head of every timer operation of this file (sleeps, cond waits): a
+ * malloc'd block whose first member is the timer, tagged so that a loop
+ * closed under a waiting task frees it too. */
+static const char timer_op_tag;
+typedef struct timer_op {
+    uv_timer_t timer; /* timer.data points at the op itself */
+    const void *tag;  /* &timer_op_tag */
+} timer_op_t;
+
+static void on_timer_op_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void timer_op_init(uv_loop_t *loop, timer_op_t *op)
+{
+    uv_timer_init(loop, &op->timer);
+    op->timer.data = op;
+    op->tag = &timer_op_tag;
+}
+
 static void close_walk(uv_handle_t *h, void *arg)
 {
     (void)arg;
-    if (!uv_is_closing(h)) uv_close(h, NULL);
+    if (uv_is_closing(h)) return;
+    int ours = h->type == UV_TIMER && h->data == (void *)h &&
+               ((const timer_op_t *)h)->tag == &timer_op_tag;
+    uv_close(h, ours ? on_timer_op_closed : NULL);
 }
 
 static int loop_gc(lua_State *L)
@@ -44,7 +68,8 @@ static int loop_gc(lua_State *L)
     if (!b->loop) return 0;
     uv_walk(b->loop, close_walk, NULL);
     uv_run(b->loop, UV_RUN_DEFAULT);
-    uv_loop_close(b->loop);
+    if (uv_loop_close(b->loop) != 0)
+        fprintf(stderr, "vclaunch: the event loop still had handles open at exit\n");
     free(b->loop);
     b->loop = NULL;
     return 0;
@@ -162,20 +187,15 @@ static void resume(task_t *t, int nargs)
 /* ---- timers: one allocation per operation, freed in the close callback */
 
 typedef struct sleep_op {
-    uv_timer_t timer;
+    timer_op_t op; /* first */
     task_t *task;
 } sleep_op_t;
-
-static void on_sleep_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
 
 static void on_sleep(uv_timer_t *timer)
 {
     sleep_op_t *op = timer->data;
     task_t *t = op->task;
-    uv_close((uv_handle_t *)timer, on_sleep_closed);
+    uv_close((uv_handle_t *)timer, on_timer_op_closed);
     if (t->status == T_NEW) {
         t->status = T_RUNNING;
         resume(t, lua_gettop(t->co) - 1); /* the function's arguments */
@@ -189,10 +209,9 @@ static int start_timer(lua_State *L, task_t *t, double seconds)
     sleep_op_t *op = malloc(sizeof *op);
     if (!op) return vc_lua_raise(L, 1, "io", "out of memory");
     op->task = t;
-    uv_timer_init(vc_lua_loop(L), &op->timer);
-    op->timer.data = op;
+    timer_op_init(vc_lua_loop(L), &op->op);
     uint64_t ms = seconds > 0 ? (uint64_t)(seconds * 1000 + 0.5) : 0;
-    uv_timer_start(&op->timer, on_sleep, ms, 0);
+    uv_timer_start(&op->op.timer, on_sleep, ms, 0);
     return 0;
 }
 
@@ -330,7 +349,7 @@ void vc_lua_task_resume(vc_lua_task_t *t, int nargs)
 #define COND_MT "vclaunch.Cond"
 
 typedef struct cond_wait {
-    uv_timer_t timer;
+    timer_op_t op; /* first */
     task_t *task;
     struct cond_wait *next;
     int signalled;
@@ -353,16 +372,11 @@ static void unlink_wait(cond_wait_t *w)
     w->cond = NULL;
 }
 
-static void on_cond_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
 static void on_cond_timer(uv_timer_t *timer)
 {
     cond_wait_t *w = timer->data;
     unlink_wait(w);
-    uv_close((uv_handle_t *)timer, on_cond_closed);
+    uv_close((uv_handle_t *)timer, on_timer_op_closed);
     lua_pushboolean(w->task->co, w->signalled);
     resume(w->task, 1);
 }
@@ -386,9 +400,8 @@ static int vc_lua_cond_wait(lua_State *L)
     w->cond = c;
     w->next = c->head;
     c->head = w;
-    uv_timer_init(vc_lua_loop(L), &w->timer);
-    w->timer.data = w;
-    uv_timer_start(&w->timer, on_cond_timer, (uint64_t)(timeout * 1000 + 0.5), 0);
+    timer_op_init(vc_lua_loop(L), &w->op);
+    uv_timer_start(&w->op.timer, on_cond_timer, (uint64_t)(timeout * 1000 + 0.5), 0);
     return lua_yieldk(L, 0, 0, cond_wait_done);
 }
 
@@ -399,7 +412,7 @@ static int vc_lua_cond_signal(lua_State *L)
         cond_wait_t *w = c->head;
         unlink_wait(w);
         w->signalled = 1;
-        uv_timer_start(&w->timer, on_cond_timer, 0, 0); /* wake from the loop */
+        uv_timer_start(&w->op.timer, on_cond_timer, 0, 0); /* wake from the loop */
     }
     return 0;
 }

@@ -220,3 +220,19 @@ local vm = vc.pod{arch = a, name = "e", memory = 128}:start()
     eq(err, "vclaunch: " .. path .. ":3: cannot start /nonexistent/qemu: No such file or directory")
   end)
 end)
+
+describe("vclaunch at exit", function()
+  -- In the sanitizer tree a leak fails the run (LeakSanitizer's exit status).
+  it("releases the timers of tasks still sleeping or waiting when the loop stops", function()
+    local code, out, err = run({"RECIPE"}, [[
+local core = require "vclaunch.core"
+local c = core.cond()
+core.spawn(function() core.sleep(100) end)
+core.spawn(function() c:wait(100) end)
+core.spawn(function() core.sleep(0.01) print("stopping") core.stop() end)
+]])
+    eq(err, "")
+    eq(out, "stopping")
+    eq(code, 0)
+  end)
+end)
