@@ -154,8 +154,8 @@ static void push_argv(lua_State *L, const vc_argv_t *a)
     }
 }
 
-/* Reads the array of strings at idx into a (raises usage on bad input). */
-static void check_argv(lua_State *L, int idx, vc_argv_t *a)
+/* See vc_lua.h. */
+void vc_lua_check_argv(lua_State *L, int idx, vc_argv_t *a)
 {
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_Integer n = luaL_len(L, idx);
@@ -196,7 +196,7 @@ static int vc_lua_core_render(lua_State *L)
     static const char *const formats[] = {"shell", "json", NULL};
     int format = luaL_checkoption(L, 2, "shell", formats);
     vc_argv_t a = VC_ARGV_INIT;
-    check_argv(L, 1, &a);
+    vc_lua_check_argv(L, 1, &a);
     char *s = format == 0 ? vc_argv_render_shell(&a) : vc_argv_render_json(&a);
     vc_argv_free(&a);
     if (!s) return vc_lua_raise(L, 1, "io", "out of memory");

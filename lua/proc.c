@@ -60,18 +60,6 @@ static void on_exit_cb(vc_proc_t *p, int status, int sig, void *ud)
 static int vc_lua_core_process(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    lua_getfield(L, 1, "argv");
-    luaL_argcheck(L, lua_istable(L, -1), 1, "argv must be an array of strings");
-    int argc = (int)luaL_len(L, -1);
-    luaL_argcheck(L, argc > 0, 1, "argv is empty");
-    const char **argv = lua_newuserdatauv(L, sizeof *argv * (size_t)(argc + 1), 0);
-    for (int i = 1; i <= argc; i++) {
-        lua_rawgeti(L, -2, i);
-        argv[i - 1] = lua_tostring(L, -1);
-        if (!argv[i - 1]) return vc_lua_raise(L, 2, "usage", "argv[%d] is not a string", i);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &argv[i - 1]); /* keep the string alive */
-    }
-    argv[argc] = NULL;
     int fds[64], nfds = 0;
     if (lua_getfield(L, 1, "fds") == LUA_TTABLE) {
         nfds = (int)luaL_len(L, -1);
@@ -83,7 +71,11 @@ static int vc_lua_core_process(lua_State *L)
         }
     }
     lua_pop(L, 1);
-    const char *log = (lua_getfield(L, 1, "log"), lua_tostring(L, -1));
+    const char *log = (lua_getfield(L, 1, "log"), lua_tostring(L, -1)); /* stays on the stack */
+    lua_getfield(L, 1, "argv");
+    luaL_argcheck(L, lua_istable(L, -1), 1, "argv must be an array of strings");
+    luaL_argcheck(L, luaL_len(L, -1) > 0, 1, "argv is empty");
+    int argv_idx = lua_gettop(L);
     proc_ud_t *u = lua_newuserdatauv(L, sizeof *u, 0);
     *u = (proc_ud_t){.line_ref = LUA_NOREF};
     luaL_setmetatable(L, PROC_MT);
@@ -94,13 +86,14 @@ static int vc_lua_core_process(lua_State *L)
         u->line_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else
         lua_pop(L, 1);
-    vc_proc_options_t o = {.argv = argv, .fds = fds, .nfds = nfds, .log_path = log};
+    /* nothing below raises until the copy is freed */
+    vc_argv_t a = VC_ARGV_INIT;
+    vc_lua_check_argv(L, argv_idx, &a);
+    vc_proc_options_t o = {
+        .argv = (const char *const *)a.v, .fds = fds, .nfds = nfds, .log_path = log};
     vc_error_t err = {0};
     int rc = vc_proc_spawn(vc_lua_loop(L), &o, on_line, on_exit_cb, u, &u->p, &err);
-    for (int i = 0; i < argc; i++) {
-        lua_pushnil(L);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &argv[i]);
-    }
+    vc_argv_free(&a);
     if (rc) {
         u->p = NULL;
         return vc_lua_raise_core(L, 1, &err);

@@ -5,6 +5,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "argv.h"
 #include "error.h"
 
 /* Pushes an error object: a table {kind = kind, message = msg} whose
@@ -20,6 +21,9 @@ int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...
  * Lua calls from loop callbacks (event and output handlers). */
 void vc_lua_call_handler(lua_State *L, int nargs, const char *what);
 int vc_lua_raise_core(lua_State *L, int level, const vc_error_t *err);
+/* Copies the array of strings at idx into a; on a value that is not a
+ * string, frees a and raises usage. */
+void vc_lua_check_argv(lua_State *L, int idx, vc_argv_t *a);
 
 #include <uv.h>
 
