@@ -43,28 +43,32 @@ int vc_kind_field(const vc_kind_t *k, const char *name)
     return -1;
 }
 
+/* Edits from a to b, ignoring case: insertions, deletions, substitutions
+ * and swaps of two neighbours ("tga" is one edit from "tag"). */
 static size_t distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 64 || lb > 64) return SIZE_MAX;
-    size_t row[65];
+    size_t rows[3][65], *prev2 = rows[0], *prev = rows[1], *row = rows[2];
     for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
+        prev[j] = j;
+#define LC(c) tolower((unsigned char)(c))
     for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost =
-                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-            size_t best = diag + cost;
-            if (row[j] + 1 < best) best = row[j] + 1;
+            size_t best = prev[j - 1] + (LC(a[i - 1]) != LC(b[j - 1]));
+            if (prev[j] + 1 < best) best = prev[j] + 1;
             if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            if (i > 1 && j > 1 && LC(a[i - 1]) == LC(b[j - 2]) && LC(a[i - 2]) == LC(b[j - 1]) &&
+                prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
             row[j] = best;
-            diag = up;
         }
+        size_t *t = prev2;
+        prev2 = prev, prev = row, row = t;
     }
-    return row[lb];
+#undef LC
+    return prev[lb];
 }
 
 static const char *nearest(const char *name, const char *(*at)(const void *, size_t),
@@ -96,6 +100,16 @@ static const char *kind_at(const void *set, size_t i)
 const char *vc_kind_suggest(const vc_kind_t *k, const char *name)
 {
     return nearest(name, field_at, k, k->nfields);
+}
+
+static const char *name_at(const void *set, size_t i)
+{
+    return ((const char *const *)set)[i];
+}
+
+const char *vc_suggest(const char *name, const char *const *names, size_t n)
+{
+    return nearest(name, name_at, names, n);
 }
 
 const char *vc_kind_suggest_kind(const char *name)

@@ -96,6 +96,8 @@ int vc_kind_field(const vc_kind_t *k, const char *name);
 /* The field name nearest to name (at most 3 edits, fewer than half its
  * length), or NULL. */
 const char *vc_kind_suggest(const vc_kind_t *k, const char *name);
+/* The one of names[0..n) nearest to name, by the rule above, or NULL. */
+const char *vc_suggest(const char *name, const char *const *names, size_t n);
 /* The nearest kind name, or NULL. */
 const char *vc_kind_suggest_kind(const char *name);
 const char *vc_type_name(vc_type_t t);

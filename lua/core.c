@@ -170,6 +170,28 @@ void vc_lua_check_argv(lua_State *L, int idx, vc_argv_t *a)
     }
 }
 
+/* core.suggest(name, names) -> the nearest of names (the rule of field and
+ * kind suggestions), or nil */
+static int vc_lua_core_suggest(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    size_t n = (size_t)luaL_len(L, 2);
+    const char **names = lua_newuserdatauv(L, sizeof *names * (n ? n : 1), 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 2, (lua_Integer)i + 1);
+        names[i] = lua_tostring(L, -1); /* the strings stay in the table */
+        lua_pop(L, 1);
+        if (!names[i]) return luaL_argerror(L, 2, "names must be strings");
+    }
+    const char *best = vc_suggest(name, names, n);
+    if (best)
+        lua_pushstring(L, best);
+    else
+        lua_pushnil(L);
+    return 1;
+}
+
 /* core.emit(kind, fields) -> array of QEMU arguments */
 static int vc_lua_core_emit(lua_State *L)
 {
@@ -291,13 +313,10 @@ static int vc_lua_core_error(lua_State *L)
 int luaopen_vclaunch_core(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        {"emit", vc_lua_core_emit},
-        {"render", vc_lua_core_render},
-        {"escape", vc_lua_core_escape},
-        {"check_id", vc_lua_core_check_id},
-        {"kinds", vc_lua_core_kinds},
-        {"error", vc_lua_core_error},
-        {NULL, NULL},
+        {"emit", vc_lua_core_emit},     {"render", vc_lua_core_render},
+        {"escape", vc_lua_core_escape}, {"check_id", vc_lua_core_check_id},
+        {"kinds", vc_lua_core_kinds},   {"suggest", vc_lua_core_suggest},
+        {"error", vc_lua_core_error},   {NULL, NULL},
     };
     luaL_newlib(L, fns);
     vc_lua_open_task(L);

@@ -68,26 +68,9 @@ end
 -- VMs still running; the CLI kills what a finished recipe left behind.
 M._live = {}
 
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = {[0] = i}
-    for j = 1, #b do
-      local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
+-- " (did you mean 'x'?)" by the core's rule (the one device fields use), or "".
 local function suggest(name, names)
-  local best, best_d = nil, 4
-  for _, n in ipairs(names) do
-    local d = distance(name, n)
-    if d < best_d then best, best_d = n, d end
-  end
+  local best = core.suggest(name, names)
   return best and (" (did you mean '" .. best .. "'?)") or ""
 end
 
