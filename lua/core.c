@@ -310,6 +310,22 @@ static int vc_lua_core_error(lua_State *L)
     return 1;
 }
 
+void vc_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close)
+{
+    if (luaL_newmetatable(L, name)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        if (close) {
+            lua_pushcfunction(L, close);
+            lua_setfield(L, -2, "__gc");
+            lua_pushcfunction(L, close);
+            lua_setfield(L, -2, "__close");
+        }
+    }
+    lua_pop(L, 1);
+}
+
 int luaopen_vclaunch_core(lua_State *L)
 {
     static const luaL_Reg fns[] = {

@@ -259,20 +259,6 @@ static int vc_lua_core_socket_path(lua_State *L)
     return 1;
 }
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close)
-{
-    if (luaL_newmetatable(L, name)) {
-        lua_newtable(L);
-        luaL_setfuncs(L, methods, 0);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, close);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_pop(L, 1);
-}
-
 void vc_lua_open_proc(lua_State *L)
 {
     static const luaL_Reg proc_methods[] = {
@@ -289,8 +275,8 @@ void vc_lua_open_proc(lua_State *L)
         {"close", vc_lua_socket_close},
         {NULL, NULL},
     };
-    new_class(L, PROC_MT, proc_methods, vc_lua_proc_close);
-    new_class(L, SOCKET_MT, socket_methods, vc_lua_socket_close);
+    vc_lua_new_class(L, PROC_MT, proc_methods, vc_lua_proc_close);
+    vc_lua_new_class(L, SOCKET_MT, socket_methods, vc_lua_socket_close);
     lua_pushcfunction(L, vc_lua_core_process);
     lua_setfield(L, -2, "process");
     lua_pushcfunction(L, vc_lua_core_listen);

@@ -313,15 +313,7 @@ void vc_lua_open_qmp(lua_State *L)
         {"close", vc_lua_qmp_close},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, QMP_MT)) {
-        luaL_newlib(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushcfunction(L, vc_lua_qmp_close);
-        lua_setfield(L, -2, "__gc");
-        lua_pushcfunction(L, vc_lua_qmp_close);
-        lua_setfield(L, -2, "__close");
-    }
-    lua_pop(L, 1);
+    vc_lua_new_class(L, QMP_MT, methods, vc_lua_qmp_close);
     lua_pushcfunction(L, vc_lua_core_qmp_connect);
     lua_setfield(L, -2, "qmp_connect");
 }

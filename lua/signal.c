@@ -1,8 +1,8 @@
 /* vclaunch.core signal watchers: core.on_signal("INT", fn) calls fn(signum)
  * from the loop each time the process receives the signal. A watcher does
- * not keep the loop running; watcher:close() stops it, and so does
- * collection. The handle is allocated apart from the userdata and freed in
- * its close callback. */
+ * not keep the loop running; watcher:close() stops it, and so do collection
+ * and leaving a `local w <close>` scope. The handle is allocated apart from the userdata and freed
+ * in its close callback. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,15 +103,9 @@ void vc_lua_open_signal(lua_State *L)
 {
     static const luaL_Reg methods[] = {
         {"close", vc_lua_signal_close},
-        {"__gc", vc_lua_signal_close},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, SIGNAL_MT)) {
-        luaL_setfuncs(L, methods, 0);
-        lua_pushvalue(L, -1);
-        lua_setfield(L, -2, "__index");
-    }
-    lua_pop(L, 1);
+    vc_lua_new_class(L, SIGNAL_MT, methods, vc_lua_signal_close);
     lua_pushcfunction(L, vc_lua_core_on_signal);
     lua_setfield(L, -2, "on_signal");
 }

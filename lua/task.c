@@ -297,8 +297,6 @@ static int vc_lua_task_wait(lua_State *L)
     task_t *self = task_of(L, L);
     if (self == t) return vc_lua_raise(L, 1, "usage", "a task cannot wait for itself");
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->waiters_ref);
-    lua_pushthread(L);
-    lua_pop(L, 1);
     /* store the waiting Task userdata */
     lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY);
     lua_pushthread(L);
@@ -467,12 +465,7 @@ void vc_lua_open_task(lua_State *L)
         {"signal", vc_lua_cond_signal},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, COND_MT)) {
-        lua_newtable(L);
-        luaL_setfuncs(L, cond_methods, 0);
-        lua_setfield(L, -2, "__index");
-    }
-    lua_pop(L, 1);
+    vc_lua_new_class(L, COND_MT, cond_methods, NULL);
     static const luaL_Reg fns[] = {
         {"cond", vc_lua_core_cond},
         {"now", vc_lua_core_now},

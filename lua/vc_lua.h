@@ -21,6 +21,9 @@ int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...
  * Lua calls from loop callbacks (event and output handlers). */
 void vc_lua_call_handler(lua_State *L, int nargs, const char *what);
 int vc_lua_raise_core(lua_State *L, int level, const vc_error_t *err);
+/* Registers the metatable name: methods under __index and, when close is
+ * given, close as __gc and __close (idempotent closers only). */
+void vc_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction close);
 /* Copies the array of strings at idx into a; on a value that is not a
  * string, frees a and raises usage. */
 void vc_lua_check_argv(lua_State *L, int idx, vc_argv_t *a);
@@ -40,11 +43,13 @@ vc_lua_task_t *vc_lua_current_task(lua_State *L);
 lua_State *vc_lua_task_thread(vc_lua_task_t *t);
 void vc_lua_task_resume(vc_lua_task_t *t, int nargs);
 
-/* Adds process and listen to the module table on top of the stack. */
+/* Adds process, listen, rundir, rundir_sweep, rundir_remove and
+ * socket_path to the module table on top of the stack. */
 void vc_lua_open_proc(lua_State *L);
 /* Adds qmp_connect to the module table on top of the stack. */
 void vc_lua_open_qmp(lua_State *L);
-/* Adds spawn, sleep and run to the module table on top of the stack. */
+/* Adds spawn, sleep, cond, now, run and stop to the module table on top of
+ * the stack. */
 void vc_lua_open_task(lua_State *L);
 /* Adds on_signal to the module table on top of the stack. */
 void vc_lua_open_signal(lua_State *L);

@@ -100,3 +100,31 @@ describe("conditions", function()
     eq(got, false)
   end)
 end)
+
+describe("core.on_signal", function()
+  it("calls the handler from the loop, and closes with a <close> scope", function()
+    local f = assert(io.open("/proc/self/stat"))
+    local pid = f:read("a"):match("^(%d+)")
+    f:close()
+    local got = {}
+    local fired = core.cond()
+    core.spawn(function()
+      local w <close> = core.on_signal("USR2", function(signum)
+        got[#got + 1] = signum
+        fired:signal()
+      end)
+      local p = core.process{argv = {"kill", "-USR2", pid}}
+      eq(p:wait().code, 0)
+      p:close()
+      if #got == 0 then fired:wait(10) end
+    end)
+    core.run()
+    eq(#got, 1)
+    eq(got[1], 12) -- SIGUSR2 on Linux
+  end)
+  it("refuses an unknown signal with a usage error", function()
+    local e = expect_error(core.on_signal, "NOPE", function() end)
+    eq(e.kind, "usage")
+    eq(tostring(e):match("unknown signal 'NOPE'$") ~= nil, true, tostring(e))
+  end)
+end)
