@@ -13,8 +13,6 @@ M.machines = {
 M.default_machine = "q35"
 M.max_vcpus = 240
 M.console_param = "console=ttyS0"
-M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true}
 
 function M:machine(pod, accel)
   local m = base.machine(self, pod, accel)

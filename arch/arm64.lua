@@ -12,8 +12,9 @@ M.default_machine = "virt"
 -- virt's GICv3 redistributor region holds 123 CPUs (GICv2: 8).
 M.max_vcpus = 123
 M.console_param = "console=ttyAMA0"
+-- no ISA bus for the ISA pvpanic device
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true}
+                  memory_hotplug = true, pvpanic = false}
 
 --- virt without USB; the host's GIC under KVM, an emulated GICv3 under TCG
 --- (virt's default GICv2 stops at 8 vCPUs).
@@ -38,11 +39,6 @@ function M:append_volume(ctx, v)
     if dev[1] == "virtio-9p" then dev[2].multidevs = nil end
   end
   return d
-end
-
---- virt has no ISA bus for the ISA pvpanic device.
-function M:append_pvpanic(ctx)
-  self:fail(("pod: pvpanic: not available on %s machine %s"):format(self.name, ctx.machine))
 end
 
 return M

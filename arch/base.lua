@@ -19,8 +19,11 @@ M.max_vcpus = 240
 M.default_memory = 512 -- MiB
 M.memory_align = 1 -- MiB: max_memory is rounded up to it
 M.console_param = "console=ttyS0"
+-- What the arch can do; a false one makes vclaunch refuse the pod fields
+-- that need it (block_hotplug is kept for device hotplug, not built yet).
+-- pvpanic: the ISA pvpanic device (needs an ISA bus).
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true}
+                  memory_hotplug = true, pvpanic = true}
 M.rng = true -- false: the arch has no virtio-rng (pod.rng is refused)
 
 -- Kernel parameters: the quiet and debug sets, then the pod's own.
@@ -356,6 +359,9 @@ function M:append_iommu(ctx)
 end
 
 function M:append_pvpanic(ctx)
+  if self.capabilities.pvpanic == false then
+    self:fail(("pod: pvpanic: not available on %s machine %s"):format(self.name, ctx.machine))
+  end
   return {{"pvpanic", {id = ctx:id("pvpanic")}}}
 end
 

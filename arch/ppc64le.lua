@@ -13,8 +13,9 @@ M.max_vcpus = 128
 -- pseries hotplugs memory in 256 MiB blocks: maxmem is rounded up to it.
 M.memory_align = 256
 M.console_param = "console=hvc0"
+-- no ISA bus for the ISA pvpanic device
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true}
+                  memory_hotplug = true, pvpanic = false}
 
 --- pseries without USB. Under TCG the speculation-mitigation capabilities
 --- QEMU asks for by default (workaround/on) do not exist: ask for none, so
@@ -45,11 +46,6 @@ function M:memory(pod)
               :format(size, self.memory_align))
   end
   return base.memory(self, pod)
-end
-
---- pseries has no ISA bus for the ISA pvpanic device.
-function M:append_pvpanic(ctx)
-  self:fail(("pod: pvpanic: not available on %s machine %s"):format(self.name, ctx.machine))
 end
 
 return M

@@ -17,7 +17,7 @@ M.console_param = "console=ttysclp0"
 -- No pc-dimm on s390x: guest memory hotplug needs virtio-mem-ccw, which
 -- QEMU 7.2 lacks. (QEMU still accepts maxmem.)
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = false}
+                  memory_hotplug = false, pvpanic = false}
 M.rng = false
 
 -- The console is base's chardev + -serial: on s390-ccw-virtio QEMU puts the
@@ -25,9 +25,5 @@ M.rng = false
 
 -- Passed-through host devices are subchannels: base's append_vfio gives
 -- vfio-ccw on the ccw transport.
-
-function M:append_pvpanic(ctx)
-  self:fail(("pod: pvpanic: not available on %s machine %s"):format(self.name, ctx.machine))
-end
 
 return M
