@@ -2,28 +2,36 @@
  * passes it to QEMU as fd 3. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "proc.h"
 #include "qmp.h"
 #include "test.h"
 
 static uv_loop_t loop;
 static vc_qmp_t *Q;
-static uv_process_t proc;
+static vc_proc_t *proc;
 static int exited, ready, ready_status, disc, disc_code;
 static int got_stop, got_resume, got_shutdown;
 static int replies, last_status;
 static char last_class[64], last_msg[256], last_ret[256];
 
-static void on_exit_cb(uv_process_t *p, int64_t status, int sig)
+static void on_exit_cb(vc_proc_t *p, int status, int sig, void *ud)
 {
-    (void)p;
-    if (status || sig)
-        fprintf(stderr, "qemu exited: status %lld signal %d\n", (long long)status, sig);
+    (void)p, (void)ud;
+    if (status || sig) fprintf(stderr, "qemu exited: status %d signal %d\n", status, sig);
     exited = 1;
+}
+
+/* QEMU is started through core/proc (own process group, parent-death
+ * signal), and a failing assertion's exit kills it too. */
+static void kill_qemu(void)
+{
+    if (proc && !exited) vc_proc_kill(proc, SIGKILL);
 }
 
 static void on_ready(vc_qmp_t *q, int status, const vc_error_t *err, void *ud)
@@ -104,22 +112,11 @@ int main(void)
                     "-chardev",    "socket,id=qmp,fd=3,server=on,wait=off",
                     "-mon",        "chardev=qmp,mode=control",
                     NULL};
-    uv_stdio_container_t stdio[4];
-    stdio[0].flags = UV_IGNORE;
-    stdio[1].flags = UV_INHERIT_FD;
-    stdio[1].data.fd = 1;
-    stdio[2].flags = UV_INHERIT_FD;
-    stdio[2].data.fd = 2;
-    stdio[3].flags = UV_INHERIT_FD;
-    stdio[3].data.fd = lfd;
-    uv_process_options_t opt = {0};
-    opt.file = qemu;
-    opt.args = args;
-    opt.exit_cb = on_exit_cb;
-    opt.stdio = stdio;
-    opt.stdio_count = 4;
-    int rc = uv_spawn(&loop, &proc, &opt);
-    if (rc) VC_FAIL("spawn %s: %s", qemu, uv_strerror(rc));
+    vc_proc_options_t opt = {.argv = (const char *const *)args, .fds = &lfd, .nfds = 1};
+    vc_error_t serr;
+    if (vc_proc_spawn(&loop, &opt, NULL, on_exit_cb, NULL, &proc, &serr))
+        VC_FAIL("spawn %s: %s", qemu, serr.msg);
+    atexit(kill_qemu);
     close(lfd); /* QEMU owns the listener now */
 
     ASSERT_INT_EQ(vc_qmp_new(&loop, &Q), 0);
@@ -171,7 +168,8 @@ int main(void)
     ASSERT(got_shutdown);
 
     vc_qmp_close(Q);
-    uv_close((uv_handle_t *)&proc, NULL);
+    vc_proc_close(proc);
+    proc = NULL;
     uv_run(&loop, UV_RUN_DEFAULT);
     ASSERT_INT_EQ(disc, 1);
     unlink(path);
