@@ -15,8 +15,6 @@ local function tmpdir()
 end
 
 local function start_qemu(dir)
-  assert(io.open(dir .. ".keep", "w")):close()
-  os.remove(dir .. ".keep")
   local sock_path = dir .. "-qmp.sock"
   local listener = core.listen(sock_path)
   local argv = {qemu}
@@ -29,7 +27,8 @@ local function start_qemu(dir)
     {"flags", {nodefaults = true, no_user_config = true, freeze = true}},
   }
   for _, d in ipairs(devs) do
-    table.move(core.emit(d[1], d[2]), 1, 4, #argv + 1, argv)
+    local a = core.emit(d[1], d[2])
+    table.move(a, 1, #a, #argv + 1, argv)
   end
   argv[#argv + 1] = "-display"
   argv[#argv + 1] = "none"

@@ -13,6 +13,7 @@ typedef struct run {
     char out[4096];
     char err[4096];
     int exited, status, sig;
+    int lines; /* stdout lines seen, for vc_test_run_until */
 } run_t;
 
 static void on_line(vc_proc_t *p, int stream, const char *line, size_t len, void *ud)
@@ -20,6 +21,7 @@ static void on_line(vc_proc_t *p, int stream, const char *line, size_t len, void
     run_t *r = ud;
     (void)p;
     char *dst = stream == VC_PROC_STDOUT ? r->out : r->err;
+    if (stream == VC_PROC_STDOUT) r->lines++;
     size_t used = strlen(dst);
     snprintf(dst + used, 4096 - used, "[%.*s]", (int)len, line);
 }
@@ -177,8 +179,8 @@ static void test_terminate_ladder(void)
     run_t r2 = {0};
     const char *trap[] = {"/proc/self/exe", "--ignore-sigterm", NULL};
     p = spawn(&loop, trap, NULL, 0, &r2);
-    while (!strstr(r2.out, "armed") && !r2.exited)
-        uv_run(&loop, UV_RUN_ONCE);
+    vc_test_run_until(&loop, &r2.lines, 30, "the child's 'armed' line");
+    ASSERT_STR_CONTAINS(r2.out, "armed");
     ASSERT_INT_EQ(vc_proc_terminate(p, 0.2), 0);
     vc_test_run_until(&loop, &r2.exited, 30, "SIGKILL after grace");
     ASSERT_INT_EQ(r2.sig, SIGKILL);
@@ -257,8 +259,7 @@ static void test_parent_death_kills_qemu(void)
     run_t r = {0};
     const char *argv[] = {"/proc/self/exe", "--supervise-qemu", NULL};
     vc_proc_t *middle = spawn(&loop, argv, NULL, 0, &r);
-    while (!strstr(r.out, "qemu-pid") && !r.exited)
-        uv_run(&loop, UV_RUN_ONCE);
+    vc_test_run_until(&loop, &r.lines, 30, "the supervisor's qemu-pid line");
     int qemu_pid = 0;
     ASSERT_INT_EQ(sscanf(r.out, "[qemu-pid %d]", &qemu_pid), 1);
     int pidfd = (int)syscall(SYS_pidfd_open, qemu_pid, 0);

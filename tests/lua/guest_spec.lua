@@ -44,6 +44,8 @@ describe("a guest", function()
     local dir = vm.dir
     vm.proc:kill(19) -- SIGSTOP: the next command stays unanswered
     local pending = vc.spawn(function() return pcall(vm.execute, vm, "query-status") end)
+    -- let the pending task run and write its command (a spawned task starts
+    -- on the loop's next timer turn, before this zero sleep ends)
     vc.sleep(0)
     vm.proc:kill(9)
     local ok, err = pending:wait()
