@@ -42,13 +42,19 @@ void vc_argv_free(vc_argv_t *a)
     *a = (vc_argv_t)VC_ARGV_INIT;
 }
 
+int vc_control_char(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return *p;
+    return 0;
+}
+
 int vc_escape_value(vc_buf_t *out, const char *value, const char *what, vc_error_t *err)
 {
-    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            return vc_error_set(err, -EINVAL, "%s holds a control character (0x%02x): \"%s\"", what,
-                                *p, value);
-    }
+    int c = vc_control_char(value);
+    if (c)
+        return vc_error_set(err, -EINVAL, "%s holds a control character (0x%02x): \"%s\"", what, c,
+                            value);
     size_t mark = out->len;
     for (const char *p = value; *p; p++) {
         const char *s = *p == ',' ? ",," : p;

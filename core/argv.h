@@ -29,6 +29,9 @@ int vc_argv_push(vc_argv_t *a, const char *arg);
 int vc_argv_push2(vc_argv_t *a, const char *flag, const char *value);
 void vc_argv_free(vc_argv_t *a);
 
+/* The first control character (below 0x20, or 0x7f) in s, or 0. */
+int vc_control_char(const char *s);
+
 /* Appends value to out escaped for a QEMU option string: every comma is
  * doubled. A value holding a newline, a carriage return or another control
  * character is refused with -EINVAL and a message naming what (for example

@@ -232,9 +232,8 @@ static int store(vc_dev_t *d, int f, long long i, const char *text)
 
 static int check_text(const vc_dev_t *d, int f, const char *s, vc_error_t *err)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return field_error(d, f, err, VC_ERECIPE, "holds a control character (0x%02x)", *p);
+    int c = vc_control_char(s);
+    if (c) return field_error(d, f, err, VC_ERECIPE, "holds a control character (0x%02x)", c);
     return 0;
 }
 
