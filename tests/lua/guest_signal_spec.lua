@@ -45,6 +45,18 @@ end
 
 -- Starts vclaunch and returns a handle whose wait_line(pattern, timeout)
 -- awaits a stdout line.
+-- Every vclaunch a case starts; killed when the case ends, so a failing
+-- case leaves no vclaunch (and thus no QEMU) running.
+local launched = {}
+local function case(name, fn)
+  it(name, function()
+    local ok, e = xpcall(fn, debug.traceback)
+    for _, p in ipairs(launched) do pcall(p.close, p) end
+    launched = {}
+    if not ok then error(e, 0) end
+  end)
+end
+
 local function launch(path, rundir, extra)
   local h = {out = {}, err = {}, cond = core.cond()}
   local argv = {bin, "--accel", "tcg", "--runtime-dir", rundir, "--stop-timeout", "20"}
@@ -55,6 +67,7 @@ local function launch(path, rundir, extra)
     t[#t + 1] = line
     h.cond:signal()
   end}
+  launched[#launched + 1] = h.p
   function h.wait_line(pattern, timeout)
     local deadline = core.now() + timeout
     while true do
@@ -96,7 +109,7 @@ local function stop(h, sig, path)
 end
 
 describe("vclaunch and signals", function()
-  it("SIGINT runs the ladder: the guest powers off and nothing is left", function()
+  case("SIGINT runs the ladder: the guest powers off and nothing is left", function()
     local rundir, path = tmpdir(), recipe("sigint")
     local h = launch(path, rundir)
     local dir = running(h, rundir, "VCLAUNCH%-GUEST%-READY")
@@ -111,7 +124,7 @@ describe("vclaunch and signals", function()
     os.remove(rundir)
   end)
 
-  it("SIGTERM stops a VM the recipe is still driving", function()
+  case("SIGTERM stops a VM the recipe is still driving", function()
     local rundir = tmpdir()
     local path = recipe("sigterm", [[
 local vm = pod:start()
@@ -128,7 +141,7 @@ vm.console:expect("never printed", 600)
     os.remove(rundir)
   end)
 
-  it("leaves no QEMU behind when vclaunch is SIGKILLed", function()
+  case("leaves no QEMU behind when vclaunch is SIGKILLed", function()
     local rundir, path = tmpdir(), recipe("sigkill")
     local h = launch(path, rundir)
     local dir = running(h, rundir, "VCLAUNCH%-GUEST%-READY")
