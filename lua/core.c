@@ -12,10 +12,18 @@
 
 #define ERROR_MT "vclaunch.Error"
 
+/* "where: message", or the message alone when where is unset. */
 static int error_tostring(lua_State *L)
 {
-    lua_getfield(L, 1, "message");
-    if (!lua_isstring(L, -1)) lua_pushliteral(L, "(error without message)");
+    if (lua_getfield(L, 1, "where") == LUA_TSTRING && lua_rawlen(L, -1) > 0)
+        lua_pushliteral(L, ": ");
+    else
+        lua_settop(L, 1);
+    if (lua_getfield(L, 1, "message") != LUA_TSTRING) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "(error without message)");
+    }
+    lua_concat(L, lua_gettop(L) - 1);
     return 1;
 }
 
@@ -40,10 +48,15 @@ int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    luaL_where(L, level);
-    lua_pushstring(L, msg);
-    lua_concat(L, 2);
-    vc_lua_push_error(L, kind, lua_tostring(L, -1));
+    vc_lua_push_error(L, kind, msg);
+    luaL_where(L, level); /* "file:line: " or "" */
+    size_t n;
+    const char *w = lua_tolstring(L, -1, &n);
+    if (n > 2) {
+        lua_pushlstring(L, w, n - 2);
+        lua_setfield(L, -3, "where");
+    }
+    lua_pop(L, 1);
     return lua_error(L);
 }
 
@@ -303,6 +316,55 @@ static int vc_lua_core_kinds(lua_State *L)
     return 1;
 }
 
+/* ---- the recipe's line -----------------------------------------------
+ * A tail call (`return vc.pod{...}`) replaces the recipe's frame, so no
+ * stack walk can find the line that made it. The CLI therefore tracks the
+ * last line the recipe itself executed with a line hook on the recipe's
+ * coroutine (and the tasks it spawns, which inherit the hook). The hook
+ * compares one pointer per line: functions of one chunk share its source
+ * string. One recipe per process: the state lives in a static. */
+static struct {
+    lua_State *main;
+    const char *source; /* the chunk's source string, kept alive by the CLI */
+    char short_src[LUA_IDSIZE];
+    int line;
+} recipe;
+
+static void recipe_hook(lua_State *L, lua_Debug *ar)
+{
+    if (!lua_getinfo(L, "S", ar) || ar->source != recipe.source) return;
+    recipe.line = ar->currentline;
+}
+
+/* core.trace_recipe(fn): tracks the lines of fn's chunk run by this thread
+ * and the tasks it spawns from now on. */
+static int vc_lua_core_trace_recipe(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_Debug ar;
+    lua_pushvalue(L, 1);
+    lua_getinfo(L, ">S", &ar);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    recipe.main = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    recipe.source = ar.source;
+    snprintf(recipe.short_src, sizeof recipe.short_src, "%s", ar.short_src);
+    recipe.line = 0;
+    lua_sethook(L, recipe_hook, LUA_MASKLINE, 0);
+    return 0;
+}
+
+/* core.recipe_line() -> "recipe.lua:7", the last recipe line run, or nil */
+static int vc_lua_core_recipe_line(lua_State *L)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    int ours = lua_tothread(L, -1) == recipe.main && recipe.line > 0;
+    lua_pop(L, 1);
+    if (!ours) return 0;
+    lua_pushfstring(L, "%s:%d", recipe.short_src, recipe.line);
+    return 1;
+}
+
 /* core.error(kind, message) -> error object (for Lua modules to raise) */
 static int vc_lua_core_error(lua_State *L)
 {
@@ -332,12 +394,14 @@ int luaopen_vclaunch_core(lua_State *L)
         {"emit", vc_lua_core_emit},     {"render", vc_lua_core_render},
         {"escape", vc_lua_core_escape}, {"check_id", vc_lua_core_check_id},
         {"kinds", vc_lua_core_kinds},   {"suggest", vc_lua_core_suggest},
-        {"error", vc_lua_core_error},   {NULL, NULL},
+        {"error", vc_lua_core_error},   {"trace_recipe", vc_lua_core_trace_recipe},
+        {"recipe_line", vc_lua_core_recipe_line}, {NULL, NULL},
     };
     luaL_newlib(L, fns);
     vc_lua_open_task(L);
     vc_lua_open_qmp(L);
     vc_lua_open_proc(L);
+    vc_lua_open_rundir(L);
     vc_lua_open_signal(L);
     return 1;
 }

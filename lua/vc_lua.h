@@ -43,9 +43,11 @@ vc_lua_task_t *vc_lua_current_task(lua_State *L);
 lua_State *vc_lua_task_thread(vc_lua_task_t *t);
 void vc_lua_task_resume(vc_lua_task_t *t, int nargs);
 
-/* Adds process, listen, rundir, rundir_sweep, rundir_remove and
- * socket_path to the module table on top of the stack. */
+/* Adds process to the module table on top of the stack. */
 void vc_lua_open_proc(lua_State *L);
+/* Adds listen, rundir, rundir_sweep, rundir_remove and socket_path to the
+ * module table on top of the stack. */
+void vc_lua_open_rundir(lua_State *L);
 /* Adds qmp_connect to the module table on top of the stack. */
 void vc_lua_open_qmp(lua_State *L);
 /* Adds spawn, sleep, cond, now, run and stop to the module table on top of

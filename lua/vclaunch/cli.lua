@@ -149,13 +149,7 @@ function M.main(argv, version)
   local code = 0
   local trace -- the failing recipe's traceback, kept with --log-level debug
   local function report(e)
-    -- `return vc.pod{...}` is a tail call: the recipe line is lost, so name
-    -- at least the recipe.
-    local text = tostring(e)
-    if type(e) == "table" and e.kind == "recipe" and not text:match("^[^:]+:%d+: ") then
-      text = recipe .. ": " .. text
-    end
-    io.stderr:write("vclaunch: ", text, "\n")
+    io.stderr:write("vclaunch: ", tostring(e), "\n")
     if opts.log_level == "debug" and trace then io.stderr:write(trace, "\n") end
   end
   -- SIGINT/SIGTERM: the shutdown ladder for every live VM, then stop the
@@ -181,6 +175,7 @@ function M.main(argv, version)
   local watchers = {core.on_signal("INT", on_signal), core.on_signal("TERM", on_signal)}
 
   core.spawn(function()
+    core.trace_recipe(chunk)
     local ok, pod = xpcall(chunk, function(e)
       if opts.log_level == "debug" then trace = debug.traceback("recipe stack:", 2) end
       return e

@@ -5,8 +5,8 @@ local vc = require "vclaunch"
 
 vc.options.accel = "tcg"
 
--- The error of vc.pod(t), raised at this file's line: returns the message
--- without the "file:line: " prefix, after checking that prefix.
+-- The error of vc.pod(t), raised at this file's line: returns its message
+-- after checking that its position (e.where) is this file's.
 local function pod_error(t)
   local ok, e = pcall(function()
     local p = vc.pod(t) -- not a tail call: the frame names this file
@@ -15,9 +15,11 @@ local function pod_error(t)
   if ok then error("expected an error, got a pod", 2) end
   eq(type(e), "table", "error object")
   eq(e.kind, "recipe", "error kind")
-  local where, msg = e.message:match("^(.-pod_spec%.lua:%d+): (.*)$")
-  if not where then error("no file:line prefix in: " .. e.message, 2) end
-  return msg
+  if not tostring(e.where):match("pod_spec%.lua:%d+$") then
+    error("the error does not point at this file: " .. tostring(e.where), 2)
+  end
+  eq(tostring(e), e.where .. ": " .. e.message, "tostring")
+  return e.message
 end
 
 -- {pod fields, exact message} pairs.
