@@ -10,12 +10,21 @@
 #include "kind.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-/* A field in the common case: lands in one option under one key. */
-#define F(name_, type_, flags_, def_, values_, min_, max_, key_, opt_, doc_)                       \
+
+/* One row of a kind's fields table: the field's name and type, then only
+ * what differs from the defaults, as designated initialisers:
+ *
+ *   FIELD("file", VC_T_PATH, .key = "file", .flags = VC_F_REQUIRED, .doc = "disk image")
+ *
+ * A member left out is 0 or NULL: not required, no default, no enum values,
+ * any range, not emitted (.key NULL; .key = "" emits the value without a
+ * key), in the kind's first option (.opt 0), no second key. The type
+ * opens the variadic part so that a row may name nothing else. */
+#define FIELD(name_, ...)                                                                          \
     {                                                                                              \
-        .name = name_, .type = type_, .flags = flags_, .def = def_, .values = values_,             \
-        .min = min_, .max = max_, .key = key_, .opt = opt_, .doc = doc_                            \
+        .name = name_, .type = __VA_ARGS__                                                         \
     }
+
 #define KIND(name_, doc_, opts_, fields_) KIND_CHECK(name_, doc_, opts_, fields_, NULL)
 /* A kind with a check function for rules that span fields. */
 #define KIND_CHECK(name_, doc_, opts_, fields_, check_)                                            \
@@ -30,14 +39,12 @@
                                    .nfields = N(fields_),                                          \
                                    .check = check_}
 
-/* A required id that lands in two options: as "id" in option opt_ (the
- * backend: drive, netdev, chardev, object) and as key2_ in option opt2_ (the
- * device that names it). */
-#define ID_LINK(name_, opt_, key2_, opt2_, doc_)                                                   \
-    {                                                                                              \
-        .name = name_, .type = VC_T_ID, .flags = VC_F_REQUIRED, .key = "id", .opt = opt_,          \
-        .doc = doc_, .key2 = key2_, .opt2 = opt2_                                                  \
-    }
+/* A required id that lands in two options: as "id" in option .opt (the
+ * backend: drive, netdev, chardev, object, fsdev) and as .key2 in option
+ * .opt2 (the device that names it), e.g.
+ *
+ *   ID_LINK("id", .key2 = "drive", .opt2 = 1, .doc = "id of the drive the device uses") */
+#define ID_LINK(name_, ...) FIELD(name_, VC_T_ID, .key = "id", .flags = VC_F_REQUIRED, __VA_ARGS__)
 
 extern const char *const vc__transports[];
 extern const char *const vc__drive_formats[];
@@ -46,42 +53,45 @@ extern const char *const vc__drive_aios[];
 /* The fields every virtio device shares. transport comes before the fields
  * scoped to one transport: finish checks those against it. */
 #define TRANSPORT                                                                                  \
-    F("transport", VC_T_ENUM, 0, "pci", vc__transports, 0, 0, NULL, 0,                             \
-      "virtio transport: pci, ccw (s390x) or mmio (microvm)")
-#define BUS(opt_) F("bus", VC_T_ID, VC_F_PCI, NULL, NULL, 0, 0, "bus", opt_, "parent PCI bus")
+    FIELD("transport", VC_T_ENUM, .def = "pci", .values = vc__transports,                          \
+          .doc = "virtio transport: pci, ccw (s390x) or mmio (microvm)")
+#define BUS(opt_)                                                                                  \
+    FIELD("bus", VC_T_ID, .key = "bus", .opt = opt_, .flags = VC_F_PCI, .doc = "parent PCI bus")
 #define ADDR(opt_)                                                                                 \
-    F("addr", VC_T_STR, VC_F_PCI, NULL, NULL, 0, 0, "addr", opt_, "slot[.function] on the bus")
+    FIELD("addr", VC_T_STR, .key = "addr", .opt = opt_, .flags = VC_F_PCI,                         \
+          .doc = "slot[.function] on the bus")
 #define DEVNO(opt_)                                                                                \
-    F("devno", VC_T_STR, VC_F_CCW, NULL, NULL, 0, 0, "devno", opt_, "ccw device number (fe.0.0001)")
+    FIELD("devno", VC_T_STR, .key = "devno", .opt = opt_, .flags = VC_F_CCW,                       \
+          .doc = "ccw device number (fe.0.0001)")
 #define DISABLE_MODERN(opt_)                                                                       \
-    F("disable_modern", VC_T_BOOL, VC_F_PCI, NULL, NULL, 0, 0, "disable-modern", opt_,             \
-      "legacy virtio only")
+    FIELD("disable_modern", VC_T_BOOL, .key = "disable-modern", .opt = opt_, .flags = VC_F_PCI,    \
+          .doc = "legacy virtio only")
 #define ROMFILE(opt_)                                                                              \
-    F("romfile", VC_T_STR, VC_F_PCI, NULL, NULL, 0, 0, "romfile", opt_,                            \
-      "option ROM image; empty for none")
+    FIELD("romfile", VC_T_STR, .key = "romfile", .opt = opt_, .flags = VC_F_PCI,                   \
+          .doc = "option ROM image; empty for none")
 /* addr of a device that is on PCI whatever the machine (bridges, ports). */
-#define PCI_ADDR F("addr", VC_T_STR, 0, NULL, NULL, 0, 0, "addr", 0, "slot[.function] on the bus")
+#define PCI_ADDR FIELD("addr", VC_T_STR, .key = "addr", .doc = "slot[.function] on the bus")
 /* Every virtio-*-ccw device in QEMU 7.2 has it; s390x protected guests need it. */
 #define IOMMU_PLATFORM(opt_)                                                                       \
-    F("iommu_platform", VC_T_BOOL, VC_F_CCW, NULL, NULL, 0, 0, "iommu_platform", opt_,             \
-      "virtio through the platform IOMMU (s390x protected virtualization)")
+    FIELD("iommu_platform", VC_T_BOOL, .key = "iommu_platform", .opt = opt_, .flags = VC_F_CCW,    \
+          .doc = "virtio through the platform IOMMU (s390x protected virtualization)")
 /* The transport and where the device sits on it, in the order most virtio
  * kinds list them. */
 #define VIRTIO_PLACEMENT(opt_) TRANSPORT, BUS(opt_), ADDR(opt_), DEVNO(opt_), IOMMU_PLATFORM(opt_)
 
 /* The device's own id, when "id" names its backend. */
 #define DEVICE_ID(opt_)                                                                            \
-    F("device_id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", opt_, "id of the device itself")
+    FIELD("device_id", VC_T_ID, .key = "id", .opt = opt_, .doc = "id of the device itself")
 
 /* The -drive if=none fields of a disk device (option 0; the device is
  * option 1): virtio-blk, scsi-hd, scsi-cd. */
 #define DRIVE_FIELDS(readonly_doc_)                                                                \
-    ID_LINK("id", 0, "drive", 1, "id of the drive the device uses"),                               \
-        F("file", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "file", 0, "disk image"),            \
-        F("format", VC_T_ENUM, VC_F_REQUIRED, NULL, vc__drive_formats, 0, 0, "format", 0,          \
-          "image format (never probed)"),                                                          \
-        F("readonly", VC_T_BOOL, 0, NULL, NULL, 0, 0, "readonly", 0, readonly_doc_),               \
-        F("aio", VC_T_ENUM, 0, NULL, vc__drive_aios, 0, 0, "aio", 0, "I/O backend")
+    ID_LINK("id", .key2 = "drive", .opt2 = 1, .doc = "id of the drive the device uses"),           \
+        FIELD("file", VC_T_PATH, .key = "file", .flags = VC_F_REQUIRED, .doc = "disk image"),      \
+        FIELD("format", VC_T_ENUM, .key = "format", .flags = VC_F_REQUIRED,                        \
+              .values = vc__drive_formats, .doc = "image format (never probed)"),                  \
+        FIELD("readonly", VC_T_BOOL, .key = "readonly", .doc = readonly_doc_),                     \
+        FIELD("aio", VC_T_ENUM, .key = "aio", .values = vc__drive_aios, .doc = "I/O backend")
 
 /* ---- checks shared by the kinds' check functions ---- */
 

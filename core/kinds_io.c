@@ -69,37 +69,40 @@ static int check_pow2(const vc_dev_t *d, const char *field, vc_error_t *err)
 /* The chardev of a vhost-user device: its id lands as chardev= in option
  * 1 (the -netdev vhost-user or the device). */
 #define VHOST_USER_CHARDEV                                                                         \
-    ID_LINK("chardev", 0, "chardev", 1, "id of the socket chardev that connects to the backend"),  \
-        F("socket", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "path", 0,                         \
-          "the backend's vhost-user socket")
+    ID_LINK("chardev", .key2 = "chardev", .opt2 = 1,                                               \
+            .doc = "id of the socket chardev that connects to the backend"),                       \
+        FIELD("socket", VC_T_PATH, .key = "path", .flags = VC_F_REQUIRED,                          \
+              .doc = "the backend's vhost-user socket")
 
 /* The virtio-net device fields every network kind shares; the backend's id
  * field (key "id" in option 0, key2 "netdev" in option NET_DEV) comes first. */
 #define NET_DEVICE_FIELDS(opt_, mac_flags_)                                                        \
-    F("mac", VC_T_STR, mac_flags_, NULL, NULL, 0, 0, "mac", opt_,                                  \
-      "guest MAC address (52:54:00:12:34:56)"),                                                    \
-        F("mq", VC_T_BOOL, 0, NULL, NULL, 0, 0, "mq", opt_, "multiqueue"), VIRTIO_PLACEMENT(opt_), \
-        F("vectors", VC_T_INT, VC_F_PCI, NULL, NULL, 0, 2048, "vectors", opt_,                     \
-          "MSI-X vectors (2 * queues + 2 with mq)"),                                               \
+    FIELD("mac", VC_T_STR, .key = "mac", .opt = opt_, .flags = mac_flags_,                         \
+          .doc = "guest MAC address (52:54:00:12:34:56)"),                                         \
+        FIELD("mq", VC_T_BOOL, .key = "mq", .opt = opt_, .doc = "multiqueue"),                     \
+        VIRTIO_PLACEMENT(opt_),                                                                    \
+        FIELD("vectors", VC_T_INT, .key = "vectors", .opt = opt_, .flags = VC_F_PCI, .min = 0,     \
+              .max = 2048, .doc = "MSI-X vectors (2 * queues + 2 with mq)"),                       \
         DISABLE_MODERN(opt_), ROMFILE(opt_), DEVICE_ID(opt_)
 
 static const vc_opt_t virtio_net_tap_opts[] = {{"-netdev", VC_OPT_KV, "tap"},
                                                {"-device", VC_OPT_KV, "virtio-net-%t"}};
 static const vc_field_t virtio_net_tap_fields[] = {
-    ID_LINK("id", 0, "netdev", 1, "id of the tap netdev the device uses"),
-    F("ifname", VC_T_STR, 0, NULL, NULL, 0, 0, "ifname", 0,
-      "host tap interface QEMU opens by name (one of ifname and fds)"),
-    F("script", VC_T_STR, 0, NULL, NULL, 0, 0, "script", 0,
-      "with ifname: script run on start, \"no\" for none (required with ifname)"),
-    F("downscript", VC_T_STR, 0, NULL, NULL, 0, 0, "downscript", 0,
-      "with ifname: script run on stop, \"no\" for none (required with ifname)"),
-    F("fds", VC_T_STR, 0, NULL, NULL, 0, 0, "fds", 0,
-      "open tap/macvtap/ipvtap queue fds handed to QEMU, \"3:4\" (one of ifname and fds)"),
-    F("vhost", VC_T_BOOL, 0, NULL, NULL, 0, 0, "vhost", 0, "in-kernel vhost-net data path"),
-    F("vhostfds", VC_T_STR, 0, NULL, NULL, 0, 0, "vhostfds", 0,
-      "open /dev/vhost-net fds, one per fd in fds (needs vhost on)"),
-    F("queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "queues", 0,
-      "with ifname: queue pairs QEMU opens (with fds their count says it)"),
+    ID_LINK("id", .key2 = "netdev", .opt2 = 1, .doc = "id of the tap netdev the device uses"),
+    FIELD("ifname", VC_T_STR, .key = "ifname",
+          .doc = "host tap interface QEMU opens by name (one of ifname and fds)"),
+    FIELD("script", VC_T_STR, .key = "script",
+          .doc = "with ifname: script run on start, \"no\" for none (required with ifname)"),
+    FIELD("downscript", VC_T_STR, .key = "downscript",
+          .doc = "with ifname: script run on stop, \"no\" for none (required with ifname)"),
+    FIELD("fds", VC_T_STR, .key = "fds",
+          .doc = "open tap/macvtap/ipvtap queue fds handed to QEMU, \"3:4\" "
+                 "(one of ifname and fds)"),
+    FIELD("vhost", VC_T_BOOL, .key = "vhost", .doc = "in-kernel vhost-net data path"),
+    FIELD("vhostfds", VC_T_STR, .key = "vhostfds",
+          .doc = "open /dev/vhost-net fds, one per fd in fds (needs vhost on)"),
+    FIELD("queues", VC_T_INT, .key = "queues", .min = 1, .max = 1024,
+          .doc = "with ifname: queue pairs QEMU opens (with fds their count says it)"),
     NET_DEVICE_FIELDS(1, 0),
 };
 
@@ -155,13 +158,13 @@ KIND_CHECK("virtio-net-tap",
 static const vc_opt_t virtio_net_user_opts[] = {{"-netdev", VC_OPT_KV, "user"},
                                                 {"-device", VC_OPT_KV, "virtio-net-%t"}};
 static const vc_field_t virtio_net_user_fields[] = {
-    ID_LINK("id", 0, "netdev", 1, "id of the user netdev the device uses"),
-    F("restrict", VC_T_BOOL, 0, NULL, NULL, 0, 0, "restrict", 0,
-      "isolate the guest from the host and the outside"),
-    F("net", VC_T_STR, 0, NULL, NULL, 0, 0, "net", 0, "guest network, addr[/mask] (10.0.2.0/24)"),
-    F("hostname", VC_T_STR, 0, NULL, NULL, 0, 0, "hostname", 0, "hostname the DHCP server gives"),
-    F("hostfwd", VC_T_STR, 0, NULL, NULL, 0, 0, "hostfwd", 0,
-      "one forwarding rule, [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport"),
+    ID_LINK("id", .key2 = "netdev", .opt2 = 1, .doc = "id of the user netdev the device uses"),
+    FIELD("restrict", VC_T_BOOL, .key = "restrict",
+          .doc = "isolate the guest from the host and the outside"),
+    FIELD("net", VC_T_STR, .key = "net", .doc = "guest network, addr[/mask] (10.0.2.0/24)"),
+    FIELD("hostname", VC_T_STR, .key = "hostname", .doc = "hostname the DHCP server gives"),
+    FIELD("hostfwd", VC_T_STR, .key = "hostfwd",
+          .doc = "one forwarding rule, [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport"),
     NET_DEVICE_FIELDS(1, 0),
 };
 KIND_CHECK("virtio-net-user", "-netdev user + virtio-net: QEMU's user-mode (slirp) network",
@@ -171,11 +174,13 @@ static const vc_opt_t vhost_user_net_opts[] = {{"-chardev", VC_OPT_KV, "socket"}
                                                {"-netdev", VC_OPT_KV, "vhost-user"},
                                                {"-device", VC_OPT_KV, "virtio-net-%t"}};
 static const vc_field_t vhost_user_net_fields[] = {
-    ID_LINK("id", 1, "netdev", 2, "id of the vhost-user netdev the device uses"),
+    ID_LINK("id", .opt = 1, .key2 = "netdev", .opt2 = 2,
+            .doc = "id of the vhost-user netdev the device uses"),
     VHOST_USER_CHARDEV,
-    F("vhostforce", VC_T_BOOL, 0, "on", NULL, 0, 0, "vhostforce", 1,
-      "use vhost even for a guest without MSI-X"),
-    F("queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "queues", 1, "queue pairs"),
+    FIELD("vhostforce", VC_T_BOOL, .key = "vhostforce", .opt = 1, .def = "on",
+          .doc = "use vhost even for a guest without MSI-X"),
+    FIELD("queues", VC_T_INT, .key = "queues", .opt = 1, .min = 1, .max = 1024,
+          .doc = "queue pairs"),
     NET_DEVICE_FIELDS(2, VC_F_REQUIRED),
 };
 KIND_CHECK("vhost-user-net",
@@ -186,12 +191,14 @@ KIND_CHECK("vhost-user-net",
 
 static const vc_field_t scsi_disk_fields[] = {
     DRIVE_FIELDS("open the image read-only"),
-    F("bus", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "bus", 1,
-      "the controller's SCSI bus, <virtio-scsi id>.0"),
-    F("channel", VC_T_INT, 0, NULL, NULL, 0, 0, "channel", 1, "SCSI channel (0 on virtio-scsi)"),
-    F("scsi_id", VC_T_INT, 0, NULL, NULL, 0, 255, "scsi-id", 1, "SCSI target"),
-    F("lun", VC_T_INT, 0, NULL, NULL, 0, 16383, "lun", 1, "logical unit"),
-    F("serial", VC_T_STR, 0, NULL, NULL, 0, 0, "serial", 1, "serial number seen by the guest"),
+    FIELD("bus", VC_T_ID, .key = "bus", .opt = 1, .flags = VC_F_REQUIRED,
+          .doc = "the controller's SCSI bus, <virtio-scsi id>.0"),
+    FIELD("channel", VC_T_INT, .key = "channel", .opt = 1,
+          .doc = "SCSI channel (0 on virtio-scsi)"),
+    FIELD("scsi_id", VC_T_INT, .key = "scsi-id", .opt = 1, .min = 0, .max = 255,
+          .doc = "SCSI target"),
+    FIELD("lun", VC_T_INT, .key = "lun", .opt = 1, .min = 0, .max = 16383, .doc = "logical unit"),
+    FIELD("serial", VC_T_STR, .key = "serial", .opt = 1, .doc = "serial number seen by the guest"),
     DEVICE_ID(1),
 };
 static const vc_opt_t scsi_hd_opts[] = {{"-drive", VC_OPT_KV, "if=none"},
@@ -225,9 +232,10 @@ static const vc_opt_t vhost_user_blk_opts[] = {{"-chardev", VC_OPT_KV, "socket"}
                                                {"-device", VC_OPT_KV, "vhost-user-blk-%t"}};
 static const vc_field_t vhost_user_blk_fields[] = {
     VHOST_USER_CHARDEV,
-    F("num_queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "num-queues", 1, "request queues"),
-    F("queue_size", VC_T_INT, 0, NULL, NULL, 1, 1024, "queue-size", 1,
-      "entries per queue, a power of two"),
+    FIELD("num_queues", VC_T_INT, .key = "num-queues", .opt = 1, .min = 1, .max = 1024,
+          .doc = "request queues"),
+    FIELD("queue_size", VC_T_INT, .key = "queue-size", .opt = 1, .min = 1, .max = 1024,
+          .doc = "entries per queue, a power of two"),
     VHOST_USER_PCI_DEVICE,
 };
 static int check_vhost_user_blk(const vc_dev_t *d, vc_error_t *err)
@@ -242,7 +250,8 @@ static const vc_opt_t vhost_user_scsi_opts[] = {{"-chardev", VC_OPT_KV, "socket"
                                                 {"-device", VC_OPT_KV, "vhost-user-scsi-%t"}};
 static const vc_field_t vhost_user_scsi_fields[] = {
     VHOST_USER_CHARDEV,
-    F("num_queues", VC_T_INT, 0, NULL, NULL, 1, 1024, "num_queues", 1, "request queues"),
+    FIELD("num_queues", VC_T_INT, .key = "num_queues", .opt = 1, .min = 1, .max = 1024,
+          .doc = "request queues"),
     VHOST_USER_PCI_DEVICE,
 };
 KIND_CHECK("vhost-user-scsi",
@@ -257,12 +266,12 @@ static const vc_opt_t vhost_user_fs_opts[] = {{"-chardev", VC_OPT_KV, "socket"},
                                               {"-device", VC_OPT_KV, "vhost-user-fs-%t"}};
 static const vc_field_t vhost_user_fs_fields[] = {
     VHOST_USER_CHARDEV,
-    F("tag", VC_T_STR, VC_F_REQUIRED, NULL, NULL, 0, 0, "tag", 1,
-      "tag the guest mounts (at most 36 bytes)"),
-    F("queue_size", VC_T_INT, 0, "1024", NULL, 1, 1024, "queue-size", 1,
-      "entries per request queue, a power of two"),
-    F("num_request_queues", VC_T_INT, 0, NULL, NULL, 1, 1022, "num-request-queues", 1,
-      "request queues"),
+    FIELD("tag", VC_T_STR, .key = "tag", .opt = 1, .flags = VC_F_REQUIRED,
+          .doc = "tag the guest mounts (at most 36 bytes)"),
+    FIELD("queue_size", VC_T_INT, .key = "queue-size", .opt = 1, .def = "1024", .min = 1,
+          .max = 1024, .doc = "entries per request queue, a power of two"),
+    FIELD("num_request_queues", VC_T_INT, .key = "num-request-queues", .opt = 1, .min = 1,
+          .max = 1022, .doc = "request queues"),
     VIRTIO_PLACEMENT(1),
     ROMFILE(1),
     DEVICE_ID(1),
@@ -281,19 +290,19 @@ KIND_CHECK("vhost-user-fs", "vhost-user-fs: a host directory shared by virtiofsd
 
 static const vc_opt_t vfio_pci_opts[] = {{"-device", VC_OPT_KV, "vfio-pci"}};
 static const vc_field_t vfio_pci_fields[] = {
-    F("host", VC_T_STR, 0, NULL, NULL, 0, 0, "host", 0,
-      "host PCI address, [dddd:]bb:dd.f (one of host and sysfsdev)"),
-    F("sysfsdev", VC_T_PATH, 0, NULL, NULL, 0, 0, "sysfsdev", 0,
-      "the device in sysfs: a mediated device (/sys/bus/mdev/devices/<uuid>) or "
-      "/sys/bus/pci/devices/<address> (one of host and sysfsdev)"),
-    F("x_pci_vendor_id", VC_T_INT, 0, NULL, NULL, 0, 0xffff, "x-pci-vendor-id", 0,
-      "vendor id the guest sees"),
-    F("x_pci_device_id", VC_T_INT, 0, NULL, NULL, 0, 0xffff, "x-pci-device-id", 0,
-      "device id the guest sees"),
-    F("romfile", VC_T_STR, 0, NULL, NULL, 0, 0, "romfile", 0, "option ROM image; empty for none"),
-    F("bus", VC_T_ID, 0, NULL, NULL, 0, 0, "bus", 0, "parent PCI bus (a root port)"),
+    FIELD("host", VC_T_STR, .key = "host",
+          .doc = "host PCI address, [dddd:]bb:dd.f (one of host and sysfsdev)"),
+    FIELD("sysfsdev", VC_T_PATH, .key = "sysfsdev",
+          .doc = "the device in sysfs: a mediated device (/sys/bus/mdev/devices/<uuid>) or "
+                 "/sys/bus/pci/devices/<address> (one of host and sysfsdev)"),
+    FIELD("x_pci_vendor_id", VC_T_INT, .key = "x-pci-vendor-id", .min = 0, .max = 0xffff,
+          .doc = "vendor id the guest sees"),
+    FIELD("x_pci_device_id", VC_T_INT, .key = "x-pci-device-id", .min = 0, .max = 0xffff,
+          .doc = "device id the guest sees"),
+    FIELD("romfile", VC_T_STR, .key = "romfile", .doc = "option ROM image; empty for none"),
+    FIELD("bus", VC_T_ID, .key = "bus", .doc = "parent PCI bus (a root port)"),
     PCI_ADDR,
-    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, "id of the device itself"),
+    FIELD("id", VC_T_ID, .key = "id", .doc = "id of the device itself"),
 };
 /* [dddd:]bb:dd.f in hex, device at most 0x1f, function at most 7. */
 static int check_vfio_pci(const vc_dev_t *d, vc_error_t *err)
@@ -323,19 +332,19 @@ KIND_CHECK("vfio-pci", "vfio-pci: a host PCI device passed through to the guest"
  * property). */
 static const vc_opt_t vfio_ccw_opts[] = {{"-device", VC_OPT_KV, "vfio-ccw"}};
 static const vc_field_t vfio_ccw_fields[] = {
-    F("sysfsdev", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "sysfsdev", 0,
-      "the mediated device, /sys/bus/mdev/devices/<uuid>"),
-    F("devno", VC_T_STR, 0, NULL, NULL, 0, 0, "devno", 0, "ccw device number (fe.0.0001)"),
-    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, "id of the device itself"),
+    FIELD("sysfsdev", VC_T_PATH, .key = "sysfsdev", .flags = VC_F_REQUIRED,
+          .doc = "the mediated device, /sys/bus/mdev/devices/<uuid>"),
+    FIELD("devno", VC_T_STR, .key = "devno", .doc = "ccw device number (fe.0.0001)"),
+    FIELD("id", VC_T_ID, .key = "id", .doc = "id of the device itself"),
 };
 KIND("vfio-ccw", "vfio-ccw: a host channel subsystem device passed through (s390x)", vfio_ccw_opts,
      vfio_ccw_fields);
 
 static const vc_opt_t vfio_ap_opts[] = {{"-device", VC_OPT_KV, "vfio-ap"}};
 static const vc_field_t vfio_ap_fields[] = {
-    F("sysfsdev", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "sysfsdev", 0,
-      "the mediated matrix device, /sys/devices/vfio_ap/matrix/<uuid>"),
-    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, "id of the device itself"),
+    FIELD("sysfsdev", VC_T_PATH, .key = "sysfsdev", .flags = VC_F_REQUIRED,
+          .doc = "the mediated matrix device, /sys/devices/vfio_ap/matrix/<uuid>"),
+    FIELD("id", VC_T_ID, .key = "id", .doc = "id of the device itself"),
 };
 KIND("vfio-ap", "vfio-ap: host crypto adapters passed through (s390x)", vfio_ap_opts,
      vfio_ap_fields);

@@ -14,20 +14,20 @@ static const char *const on_off_auto[] = {"on", "off", "auto", NULL};
 
 /* The properties every memory-backend-* object shares (HostMemoryBackend). */
 #define MEM_COMMON                                                                                 \
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,                                     \
-      "object id, named by machine memory_backend, numa-node memdev or a memory device"),          \
-        F("size", VC_T_SIZE, VC_F_REQUIRED, NULL, NULL, 0, 0, "size", 0,                           \
-          "size of the region (512M, 2G or bytes)"),                                               \
-        F("share", VC_T_BOOL, 0, NULL, NULL, 0, 0, "share", 0,                                     \
-          "map shared (needed by vhost-user back ends) rather than private"),                      \
-        F("prealloc", VC_T_BOOL, 0, NULL, NULL, 0, 0, "prealloc", 0,                               \
-          "allocate every page at startup"),                                                       \
-        F("prealloc_threads", VC_T_INT, 0, NULL, NULL, 1, 1024, "prealloc-threads", 0,             \
-          "threads used to preallocate"),                                                          \
-        F("dump", VC_T_BOOL, 0, NULL, NULL, 0, 0, "dump", 0, "off: leave out of core dumps"),      \
-        F("merge", VC_T_BOOL, 0, NULL, NULL, 0, 0, "merge", 0, "allow KSM page merging"),          \
-        F("reserve", VC_T_BOOL, 0, NULL, NULL, 0, 0, "reserve", 0,                                 \
-          "reserve swap space or huge pages up front")
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,                                      \
+          .doc = "object id, named by machine memory_backend, numa-node memdev or a "              \
+                 "memory device"),                                                                 \
+        FIELD("size", VC_T_SIZE, .key = "size", .flags = VC_F_REQUIRED,                            \
+              .doc = "size of the region (512M, 2G or bytes)"),                                    \
+        FIELD("share", VC_T_BOOL, .key = "share",                                                  \
+              .doc = "map shared (needed by vhost-user back ends) rather than private"),           \
+        FIELD("prealloc", VC_T_BOOL, .key = "prealloc", .doc = "allocate every page at startup"),  \
+        FIELD("prealloc_threads", VC_T_INT, .key = "prealloc-threads", .min = 1, .max = 1024,      \
+              .doc = "threads used to preallocate"),                                               \
+        FIELD("dump", VC_T_BOOL, .key = "dump", .doc = "off: leave out of core dumps"),            \
+        FIELD("merge", VC_T_BOOL, .key = "merge", .doc = "allow KSM page merging"),                \
+        FIELD("reserve", VC_T_BOOL, .key = "reserve",                                              \
+              .doc = "reserve swap space or huge pages up front")
 
 static const vc_opt_t mem_ram_opts[] = {{"-object", VC_OPT_KV, "memory-backend-ram"}};
 static const vc_field_t mem_ram_fields[] = {MEM_COMMON};
@@ -37,13 +37,13 @@ KIND("memory-backend-ram", "-object memory-backend-ram: anonymous guest RAM", me
 static const vc_opt_t mem_file_opts[] = {{"-object", VC_OPT_KV, "memory-backend-file"}};
 static const vc_field_t mem_file_fields[] = {
     MEM_COMMON,
-    F("mem_path", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "mem-path", 0,
-      "backing file or directory; a hugetlbfs mount (/dev/hugepages) gives huge pages"),
-    F("discard_data", VC_T_BOOL, 0, NULL, NULL, 0, 0, "discard-data", 0,
-      "drop the file's contents when QEMU exits"),
-    F("readonly", VC_T_BOOL, 0, NULL, NULL, 0, 0, "readonly", 0, "map the file read-only"),
-    F("align", VC_T_SIZE, 0, NULL, NULL, 0, 0, "align", 0, "mapping alignment (2M, 1G)"),
-    F("pmem", VC_T_BOOL, 0, NULL, NULL, 0, 0, "pmem", 0, "the file is on persistent memory"),
+    FIELD("mem_path", VC_T_PATH, .key = "mem-path", .flags = VC_F_REQUIRED,
+          .doc = "backing file or directory; a hugetlbfs mount (/dev/hugepages) gives huge pages"),
+    FIELD("discard_data", VC_T_BOOL, .key = "discard-data",
+          .doc = "drop the file's contents when QEMU exits"),
+    FIELD("readonly", VC_T_BOOL, .key = "readonly", .doc = "map the file read-only"),
+    FIELD("align", VC_T_SIZE, .key = "align", .doc = "mapping alignment (2M, 1G)"),
+    FIELD("pmem", VC_T_BOOL, .key = "pmem", .doc = "the file is on persistent memory"),
 };
 KIND("memory-backend-file",
      "-object memory-backend-file: guest RAM backed by a file (hugetlbfs for huge pages)",
@@ -58,10 +58,10 @@ static int check_memfd(const vc_dev_t *d, vc_error_t *err)
 static const vc_opt_t mem_memfd_opts[] = {{"-object", VC_OPT_KV, "memory-backend-memfd"}};
 static const vc_field_t mem_memfd_fields[] = {
     MEM_COMMON,
-    F("hugetlb", VC_T_BOOL, 0, NULL, NULL, 0, 0, "hugetlb", 0, "use huge pages"),
-    F("hugetlbsize", VC_T_SIZE, 0, NULL, NULL, 0, 0, "hugetlbsize", 0,
-      "huge page size (2M, 1G); needs hugetlb"),
-    F("seal", VC_T_BOOL, 0, NULL, NULL, 0, 0, "seal", 0, "seal against growing and shrinking"),
+    FIELD("hugetlb", VC_T_BOOL, .key = "hugetlb", .doc = "use huge pages"),
+    FIELD("hugetlbsize", VC_T_SIZE, .key = "hugetlbsize",
+          .doc = "huge page size (2M, 1G); needs hugetlb"),
+    FIELD("seal", VC_T_BOOL, .key = "seal", .doc = "seal against growing and shrinking"),
 };
 KIND_CHECK("memory-backend-memfd",
            "-object memory-backend-memfd: guest RAM in a memfd (shareable; hugetlb for huge pages)",
@@ -99,13 +99,13 @@ static int check_numa_node(const vc_dev_t *d, vc_error_t *err)
 }
 static const vc_opt_t numa_node_opts[] = {{"-numa", VC_OPT_KV, "node"}};
 static const vc_field_t numa_node_fields[] = {
-    F("nodeid", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 0, NUMA_NODES_MAX, "nodeid", 0,
-      "the node's number"),
-    F("cpus", VC_T_STR, 0, NULL, NULL, 0, 0, "cpus", 0, "vCPU indexes on the node: 2 or 0-1"),
-    F("memdev", VC_T_ID, 0, NULL, NULL, 0, 0, "memdev", 0,
-      "id of the memory-backend-* object holding the node's memory"),
-    F("initiator", VC_T_INT, 0, NULL, NULL, 0, NUMA_NODES_MAX, "initiator", 0,
-      "node whose CPUs access this memory-only node best (HMAT)"),
+    FIELD("nodeid", VC_T_INT, .key = "nodeid", .flags = VC_F_REQUIRED, .min = 0,
+          .max = NUMA_NODES_MAX, .doc = "the node's number"),
+    FIELD("cpus", VC_T_STR, .key = "cpus", .doc = "vCPU indexes on the node: 2 or 0-1"),
+    FIELD("memdev", VC_T_ID, .key = "memdev",
+          .doc = "id of the memory-backend-* object holding the node's memory"),
+    FIELD("initiator", VC_T_INT, .key = "initiator", .min = 0, .max = NUMA_NODES_MAX,
+          .doc = "node whose CPUs access this memory-only node best (HMAT)"),
 };
 KIND_CHECK("numa-node", "-numa node: a guest NUMA node with its CPUs and memory", numa_node_opts,
            numa_node_fields, check_numa_node);
@@ -120,10 +120,12 @@ static int check_numa_dist(const vc_dev_t *d, vc_error_t *err)
 }
 static const vc_opt_t numa_dist_opts[] = {{"-numa", VC_OPT_KV, "dist"}};
 static const vc_field_t numa_dist_fields[] = {
-    F("src", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 0, NUMA_NODES_MAX, "src", 0, "source node"),
-    F("dst", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 0, NUMA_NODES_MAX, "dst", 0, "destination node"),
-    F("val", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 10, 255, "val", 0,
-      "distance: 10 is local, 255 unreachable"),
+    FIELD("src", VC_T_INT, .key = "src", .flags = VC_F_REQUIRED, .min = 0, .max = NUMA_NODES_MAX,
+          .doc = "source node"),
+    FIELD("dst", VC_T_INT, .key = "dst", .flags = VC_F_REQUIRED, .min = 0, .max = NUMA_NODES_MAX,
+          .doc = "destination node"),
+    FIELD("val", VC_T_INT, .key = "val", .flags = VC_F_REQUIRED, .min = 10, .max = 255,
+          .doc = "distance: 10 is local, 255 unreachable"),
 };
 KIND_CHECK("numa-dist", "-numa dist: the distance between two NUMA nodes", numa_dist_opts,
            numa_dist_fields, check_numa_dist);
@@ -133,19 +135,23 @@ KIND_CHECK("numa-dist", "-numa dist: the distance between two NUMA nodes", numa_
 static const vc_opt_t nvdimm_opts[] = {{"-object", VC_OPT_KV, "memory-backend-file"},
                                        {"-device", VC_OPT_KV, "nvdimm"}};
 static const vc_field_t nvdimm_fields[] = {
-    ID_LINK("memdev", 0, "memdev", 1, "id of the memory-backend-file object the NVDIMM exposes"),
-    F("mem_path", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "mem-path", 0,
-      "backing file (or a host /dev/pmem device)"),
-    F("size", VC_T_SIZE, VC_F_REQUIRED, NULL, NULL, 0, 0, "size", 0, "size of the NVDIMM"),
-    F("share", VC_T_BOOL, 0, "on", NULL, 0, 0, "share", 0,
-      "guest writes reach the file (on by default)"),
-    F("pmem", VC_T_BOOL, 0, NULL, NULL, 0, 0, "pmem", 0, "the file is on persistent memory"),
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 1, "id of the nvdimm device"),
-    F("label_size", VC_T_SIZE, 0, NULL, NULL, 0, 0, "label-size", 1,
-      "namespace label area (at least 128K when set)"),
-    F("unarmed", VC_T_BOOL, 0, NULL, NULL, 0, 0, "unarmed", 1, "tell the guest writes may be lost"),
-    F("slot", VC_T_INT, 0, NULL, NULL, 0, 255, "slot", 1, "memory slot"),
-    F("node", VC_T_INT, 0, NULL, NULL, 0, NUMA_NODES_MAX, "node", 1, "guest NUMA node"),
+    ID_LINK("memdev", .key2 = "memdev", .opt2 = 1,
+            .doc = "id of the memory-backend-file object the NVDIMM exposes"),
+    FIELD("mem_path", VC_T_PATH, .key = "mem-path", .flags = VC_F_REQUIRED,
+          .doc = "backing file (or a host /dev/pmem device)"),
+    FIELD("size", VC_T_SIZE, .key = "size", .flags = VC_F_REQUIRED, .doc = "size of the NVDIMM"),
+    FIELD("share", VC_T_BOOL, .key = "share", .def = "on",
+          .doc = "guest writes reach the file (on by default)"),
+    FIELD("pmem", VC_T_BOOL, .key = "pmem", .doc = "the file is on persistent memory"),
+    FIELD("id", VC_T_ID, .key = "id", .opt = 1, .flags = VC_F_REQUIRED,
+          .doc = "id of the nvdimm device"),
+    FIELD("label_size", VC_T_SIZE, .key = "label-size", .opt = 1,
+          .doc = "namespace label area (at least 128K when set)"),
+    FIELD("unarmed", VC_T_BOOL, .key = "unarmed", .opt = 1,
+          .doc = "tell the guest writes may be lost"),
+    FIELD("slot", VC_T_INT, .key = "slot", .opt = 1, .min = 0, .max = 255, .doc = "memory slot"),
+    FIELD("node", VC_T_INT, .key = "node", .opt = 1, .min = 0, .max = NUMA_NODES_MAX,
+          .doc = "guest NUMA node"),
 };
 KIND("nvdimm",
      "-object memory-backend-file + -device nvdimm: an emulated NVDIMM; the machine needs "
@@ -156,10 +162,10 @@ KIND("nvdimm",
 
 static const vc_opt_t overcommit_opts[] = {{"-overcommit", VC_OPT_KV, NULL}};
 static const vc_field_t overcommit_fields[] = {
-    F("mem_lock", VC_T_BOOL, VC_F_REQUIRED, NULL, NULL, 0, 0, "mem-lock", 0,
-      "lock guest and QEMU memory in RAM (mlock)"),
-    F("cpu_pm", VC_T_BOOL, 0, NULL, NULL, 0, 0, "cpu-pm", 0,
-      "let the guest idle vCPUs itself (KVM: no HLT/MWAIT exits)"),
+    FIELD("mem_lock", VC_T_BOOL, .key = "mem-lock", .flags = VC_F_REQUIRED,
+          .doc = "lock guest and QEMU memory in RAM (mlock)"),
+    FIELD("cpu_pm", VC_T_BOOL, .key = "cpu-pm",
+          .doc = "let the guest idle vCPUs itself (KVM: no HLT/MWAIT exits)"),
 };
 KIND("overcommit", "-overcommit: memory locking and CPU power management hints", overcommit_opts,
      overcommit_fields);
@@ -167,26 +173,27 @@ KIND("overcommit", "-overcommit: memory locking and CPU power management hints",
 /* ---- confidential guests ---- */
 
 #define CGS_ID                                                                                     \
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,                                     \
-      "object id, named by machine confidential_guest_support")
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,                                      \
+          .doc = "object id, named by machine confidential_guest_support")
 
 static const vc_opt_t sev_opts[] = {{"-object", VC_OPT_KV, "sev-guest"}};
 static const vc_field_t sev_fields[] = {
     CGS_ID,
-    F("cbitpos", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 1, 63, "cbitpos", 0,
-      "C-bit position in page table entries (the host's, from CPUID 0x8000001f)"),
-    F("reduced_phys_bits", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 1, 63, "reduced-phys-bits", 0,
-      "physical address bits lost to memory encryption"),
-    F("policy", VC_T_INT, 0, NULL, NULL, 0, 4294967295LL, "policy", 0, "SEV guest policy bits"),
-    F("handle", VC_T_INT, 0, NULL, NULL, 0, 4294967295LL, "handle", 0,
-      "SEV firmware handle to share keys with"),
-    F("sev_device", VC_T_PATH, 0, NULL, NULL, 0, 0, "sev-device", 0, "SEV device (/dev/sev)"),
-    F("dh_cert_file", VC_T_PATH, 0, NULL, NULL, 0, 0, "dh-cert-file", 0,
-      "guest owner's DH certificate (base64)"),
-    F("session_file", VC_T_PATH, 0, NULL, NULL, 0, 0, "session-file", 0,
-      "guest owner's session parameters (base64)"),
-    F("kernel_hashes", VC_T_BOOL, 0, NULL, NULL, 0, 0, "kernel-hashes", 0,
-      "add kernel hashes to the firmware for measured direct boot"),
+    FIELD("cbitpos", VC_T_INT, .key = "cbitpos", .flags = VC_F_REQUIRED, .min = 1, .max = 63,
+          .doc = "C-bit position in page table entries (the host's, from CPUID 0x8000001f)"),
+    FIELD("reduced_phys_bits", VC_T_INT, .key = "reduced-phys-bits", .flags = VC_F_REQUIRED,
+          .min = 1, .max = 63, .doc = "physical address bits lost to memory encryption"),
+    FIELD("policy", VC_T_INT, .key = "policy", .min = 0, .max = 4294967295LL,
+          .doc = "SEV guest policy bits"),
+    FIELD("handle", VC_T_INT, .key = "handle", .min = 0, .max = 4294967295LL,
+          .doc = "SEV firmware handle to share keys with"),
+    FIELD("sev_device", VC_T_PATH, .key = "sev-device", .doc = "SEV device (/dev/sev)"),
+    FIELD("dh_cert_file", VC_T_PATH, .key = "dh-cert-file",
+          .doc = "guest owner's DH certificate (base64)"),
+    FIELD("session_file", VC_T_PATH, .key = "session-file",
+          .doc = "guest owner's session parameters (base64)"),
+    FIELD("kernel_hashes", VC_T_BOOL, .key = "kernel-hashes",
+          .doc = "add kernel hashes to the firmware for measured direct boot"),
 };
 KIND("sev-guest",
      "-object sev-guest: AMD SEV memory encryption; needs SEV hardware and KVM, and machine "
@@ -196,14 +203,15 @@ KIND("sev-guest",
 static const vc_opt_t tdx_opts[] = {{"-object", VC_OPT_KV, "tdx-guest"}};
 static const vc_field_t tdx_fields[] = {
     CGS_ID,
-    F("attributes", VC_T_INT, 0, NULL, NULL, 0, LLONG_MAX, "attributes", 0, "TD attribute bits"),
-    F("sept_ve_disable", VC_T_BOOL, 0, NULL, NULL, 0, 0, "sept-ve-disable", 0,
-      "no #VE on EPT violations of pending pages"),
-    F("mrconfigid", VC_T_STR, 0, NULL, NULL, 0, 0, "mrconfigid", 0,
-      "software-defined configuration id (base64 SHA384)"),
-    F("mrowner", VC_T_STR, 0, NULL, NULL, 0, 0, "mrowner", 0, "guest owner id (base64 SHA384)"),
-    F("mrownerconfig", VC_T_STR, 0, NULL, NULL, 0, 0, "mrownerconfig", 0,
-      "owner-defined configuration id (base64 SHA384)"),
+    FIELD("attributes", VC_T_INT, .key = "attributes", .min = 0, .max = LLONG_MAX,
+          .doc = "TD attribute bits"),
+    FIELD("sept_ve_disable", VC_T_BOOL, .key = "sept-ve-disable",
+          .doc = "no #VE on EPT violations of pending pages"),
+    FIELD("mrconfigid", VC_T_STR, .key = "mrconfigid",
+          .doc = "software-defined configuration id (base64 SHA384)"),
+    FIELD("mrowner", VC_T_STR, .key = "mrowner", .doc = "guest owner id (base64 SHA384)"),
+    FIELD("mrownerconfig", VC_T_STR, .key = "mrownerconfig",
+          .doc = "owner-defined configuration id (base64 SHA384)"),
 };
 KIND("tdx-guest",
      "-object tdx-guest: Intel TDX trust domain, as upstream QEMU (10.1+) spells it; QEMU 7.2 "
@@ -241,16 +249,17 @@ static int check_intel_iommu(const vc_dev_t *d, vc_error_t *err)
 }
 static const vc_opt_t intel_iommu_opts[] = {{"-device", VC_OPT_KV, "intel-iommu"}};
 static const vc_field_t intel_iommu_fields[] = {
-    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, NULL),
-    F("intremap", VC_T_ENUM, 0, NULL, on_off_auto, 0, 0, "intremap", 0,
-      "interrupt remapping; on needs machine kernel_irqchip split under KVM"),
-    F("eim", VC_T_ENUM, 0, NULL, on_off_auto, 0, 0, "eim", 0,
-      "extended interrupt mode (x2APIC); on needs intremap"),
-    F("device_iotlb", VC_T_BOOL, 0, NULL, NULL, 0, 0, "device-iotlb", 0,
-      "address translation services for devices"),
-    F("caching_mode", VC_T_BOOL, 0, NULL, NULL, 0, 0, "caching-mode", 0,
-      "report caching mode (needed for VFIO behind the IOMMU)"),
-    F("aw_bits", VC_T_INT, 0, NULL, NULL, 39, 48, "aw-bits", 0, "guest address width: 39 or 48"),
+    FIELD("id", VC_T_ID, .key = "id"),
+    FIELD("intremap", VC_T_ENUM, .key = "intremap", .values = on_off_auto,
+          .doc = "interrupt remapping; on needs machine kernel_irqchip split under KVM"),
+    FIELD("eim", VC_T_ENUM, .key = "eim", .values = on_off_auto,
+          .doc = "extended interrupt mode (x2APIC); on needs intremap"),
+    FIELD("device_iotlb", VC_T_BOOL, .key = "device-iotlb",
+          .doc = "address translation services for devices"),
+    FIELD("caching_mode", VC_T_BOOL, .key = "caching-mode",
+          .doc = "report caching mode (needed for VFIO behind the IOMMU)"),
+    FIELD("aw_bits", VC_T_INT, .key = "aw-bits", .min = 39, .max = 48,
+          .doc = "guest address width: 39 or 48"),
 };
 KIND_CHECK("intel-iommu",
            "-device intel-iommu: the emulated VT-d IOMMU (q35); put it before other devices",
@@ -274,19 +283,19 @@ static int check_loader(const vc_dev_t *d, vc_error_t *err)
 }
 static const vc_opt_t loader_opts[] = {{"-device", VC_OPT_KV, "loader"}};
 static const vc_field_t loader_fields[] = {
-    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, NULL),
-    F("file", VC_T_PATH, 0, NULL, NULL, 0, 0, "file", 0,
-      "image to load (ELF, uImage, Intel hex, or raw at addr)"),
-    F("addr", VC_T_INT, 0, NULL, NULL, 0, LLONG_MAX, "addr", 0,
-      "guest physical address to load at (0x... accepted)"),
-    F("cpu_num", VC_T_INT, 0, NULL, NULL, 0, 4095, "cpu-num", 0,
-      "vCPU whose program counter is set to the entry point"),
-    F("force_raw", VC_T_BOOL, 0, NULL, NULL, 0, 0, "force-raw", 0,
-      "load the file as raw bytes even if it is an ELF"),
-    F("data", VC_T_INT, 0, NULL, NULL, 0, 0, "data", 0,
-      "a value to store at addr instead of a file"),
-    F("data_len", VC_T_INT, 0, NULL, NULL, 1, 8, "data-len", 0, "bytes of data to store"),
-    F("data_be", VC_T_BOOL, 0, NULL, NULL, 0, 0, "data-be", 0, "store data big-endian"),
+    FIELD("id", VC_T_ID, .key = "id"),
+    FIELD("file", VC_T_PATH, .key = "file",
+          .doc = "image to load (ELF, uImage, Intel hex, or raw at addr)"),
+    FIELD("addr", VC_T_INT, .key = "addr", .min = 0, .max = LLONG_MAX,
+          .doc = "guest physical address to load at (0x... accepted)"),
+    FIELD("cpu_num", VC_T_INT, .key = "cpu-num", .min = 0, .max = 4095,
+          .doc = "vCPU whose program counter is set to the entry point"),
+    FIELD("force_raw", VC_T_BOOL, .key = "force-raw",
+          .doc = "load the file as raw bytes even if it is an ELF"),
+    FIELD("data", VC_T_INT, .key = "data", .doc = "a value to store at addr instead of a file"),
+    FIELD("data_len", VC_T_INT, .key = "data-len", .min = 1, .max = 8,
+          .doc = "bytes of data to store"),
+    FIELD("data_be", VC_T_BOOL, .key = "data-be", .doc = "store data big-endian"),
 };
 KIND_CHECK("loader", "-device loader: load a file or a value into guest memory", loader_opts,
            loader_fields, check_loader);
@@ -309,10 +318,10 @@ static int check_fw_cfg(const vc_dev_t *d, vc_error_t *err)
 }
 static const vc_opt_t fw_cfg_opts[] = {{"-fw_cfg", VC_OPT_KV, NULL}};
 static const vc_field_t fw_cfg_fields[] = {
-    F("name", VC_T_STR, VC_F_REQUIRED, NULL, NULL, 0, 0, "name", 0,
-      "item name: opt/<vendor>/<item> (opt/org.example/config)"),
-    F("file", VC_T_PATH, 0, NULL, NULL, 0, 0, "file", 0, "item contents from a file"),
-    F("string", VC_T_STR, 0, NULL, NULL, 0, 0, "string", 0, "item contents as text"),
+    FIELD("name", VC_T_STR, .key = "name", .flags = VC_F_REQUIRED,
+          .doc = "item name: opt/<vendor>/<item> (opt/org.example/config)"),
+    FIELD("file", VC_T_PATH, .key = "file", .doc = "item contents from a file"),
+    FIELD("string", VC_T_STR, .key = "string", .doc = "item contents as text"),
 };
 KIND_CHECK("fw_cfg", "-fw_cfg: a named firmware configuration item for the guest", fw_cfg_opts,
            fw_cfg_fields, check_fw_cfg);
@@ -320,22 +329,23 @@ KIND_CHECK("fw_cfg", "-fw_cfg: a named firmware configuration item for the guest
 static const char *const pflash_formats[] = {"raw", "qcow2", NULL};
 static const vc_opt_t pflash_opts[] = {{"-drive", VC_OPT_KV, "if=pflash"}};
 static const vc_field_t pflash_fields[] = {
-    F("format", VC_T_ENUM, 0, "raw", pflash_formats, 0, 0, "format", 0, "image format"),
-    F("unit", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 0, 1, "unit", 0,
-      "flash chip: 0 firmware code, 1 variables"),
-    F("readonly", VC_T_BOOL, 0, NULL, NULL, 0, 0, "readonly", 0,
-      "read-only (firmware code); variables stay writable"),
-    F("file", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "file", 0,
-      "flash image (OVMF_CODE.fd, OVMF_VARS.fd)"),
-    F("id", VC_T_ID, 0, NULL, NULL, 0, 0, "id", 0, "drive id (default pflash<unit>)"),
+    FIELD("format", VC_T_ENUM, .key = "format", .def = "raw", .values = pflash_formats,
+          .doc = "image format"),
+    FIELD("unit", VC_T_INT, .key = "unit", .flags = VC_F_REQUIRED, .min = 0, .max = 1,
+          .doc = "flash chip: 0 firmware code, 1 variables"),
+    FIELD("readonly", VC_T_BOOL, .key = "readonly",
+          .doc = "read-only (firmware code); variables stay writable"),
+    FIELD("file", VC_T_PATH, .key = "file", .flags = VC_F_REQUIRED,
+          .doc = "flash image (OVMF_CODE.fd, OVMF_VARS.fd)"),
+    FIELD("id", VC_T_ID, .key = "id", .doc = "drive id (default pflash<unit>)"),
 };
 KIND("pflash", "-drive if=pflash: a firmware flash image (UEFI code or variables)", pflash_opts,
      pflash_fields);
 
 static const vc_opt_t bios_opts[] = {{"-bios", VC_OPT_RAW, NULL}};
 static const vc_field_t bios_fields[] = {
-    F("path", VC_T_PATH, VC_F_REQUIRED, NULL, NULL, 0, 0, "", 0,
-      "firmware image (SeaBIOS bios.bin, qboot)"),
+    FIELD("path", VC_T_PATH, .key = "", .flags = VC_F_REQUIRED,
+          .doc = "firmware image (SeaBIOS bios.bin, qboot)"),
 };
 KIND("bios", "-bios: the firmware image loaded as the BIOS ROM", bios_opts, bios_fields);
 
@@ -367,13 +377,13 @@ static const vc_opt_t incoming_opts[] = {
     {"-incoming", VC_OPT_RAW, "unix:"},
 };
 static const vc_field_t incoming_fields[] = {
-    F("uri", VC_T_STR, 0, NULL, NULL, 0, 0, "", 0,
-      "defer (wait for migrate-incoming over QMP) or a full migration address"),
-    F("fd", VC_T_INT, 0, NULL, NULL, 3, INT_MAX, "", 1,
-      "read the stream from an fd handed to QEMU"),
-    F("exec", VC_T_STR, 0, NULL, NULL, 0, 0, "", 2, "read the stream from a command's output"),
-    F("tcp", VC_T_STR, 0, NULL, NULL, 0, 0, "", 3, "listen on [host]:port"),
-    F("unix", VC_T_PATH, 0, NULL, NULL, 0, 0, "", 4, "listen on a unix socket"),
+    FIELD("uri", VC_T_STR, .key = "",
+          .doc = "defer (wait for migrate-incoming over QMP) or a full migration address"),
+    FIELD("fd", VC_T_INT, .key = "", .opt = 1, .min = 3, .max = INT_MAX,
+          .doc = "read the stream from an fd handed to QEMU"),
+    FIELD("exec", VC_T_STR, .key = "", .opt = 2, .doc = "read the stream from a command's output"),
+    FIELD("tcp", VC_T_STR, .key = "", .opt = 3, .doc = "listen on [host]:port"),
+    FIELD("unix", VC_T_PATH, .key = "", .opt = 4, .doc = "listen on a unix socket"),
 };
 KIND_CHECK("incoming",
            "-incoming: wait for an incoming migration (exactly one of uri (defer), fd, exec, tcp, "
@@ -386,14 +396,15 @@ static const char *const allow_deny[] = {"allow", "deny", NULL};
 static const char *const elevate_modes[] = {"allow", "deny", "children", NULL};
 static const vc_opt_t sandbox_opts[] = {{"-sandbox", VC_OPT_KV, "on"}};
 static const vc_field_t sandbox_fields[] = {
-    F("obsolete", VC_T_ENUM, 0, "deny", allow_deny, 0, 0, "obsolete", 0,
-      "obsolete system calls (deny by default)"),
-    F("elevateprivileges", VC_T_ENUM, 0, "deny", elevate_modes, 0, 0, "elevateprivileges", 0,
-      "set*uid/set*gid (deny by default; children: allowed in children only)"),
-    F("spawn", VC_T_ENUM, 0, "deny", allow_deny, 0, 0, "spawn", 0,
-      "fork and execve (deny by default)"),
-    F("resourcecontrol", VC_T_ENUM, 0, "deny", allow_deny, 0, 0, "resourcecontrol", 0,
-      "process affinity and scheduler changes (deny by default)"),
+    FIELD("obsolete", VC_T_ENUM, .key = "obsolete", .def = "deny", .values = allow_deny,
+          .doc = "obsolete system calls (deny by default)"),
+    FIELD("elevateprivileges", VC_T_ENUM, .key = "elevateprivileges", .def = "deny",
+          .values = elevate_modes,
+          .doc = "set*uid/set*gid (deny by default; children: allowed in children only)"),
+    FIELD("spawn", VC_T_ENUM, .key = "spawn", .def = "deny", .values = allow_deny,
+          .doc = "fork and execve (deny by default)"),
+    FIELD("resourcecontrol", VC_T_ENUM, .key = "resourcecontrol", .def = "deny",
+          .values = allow_deny, .doc = "process affinity and scheduler changes (deny by default)"),
 };
 KIND("sandbox", "-sandbox on: QEMU's seccomp filter, denying everything optional by default",
      sandbox_opts, sandbox_fields);
@@ -411,14 +422,14 @@ static const char *const watchdog_actions[] = {"reset", "shutdown", "poweroff", 
                                                "pause", "debug",    "none",     NULL};
 static const vc_opt_t action_opts[] = {{"-action", VC_OPT_KV, NULL}};
 static const vc_field_t action_fields[] = {
-    F("reboot", VC_T_ENUM, 0, NULL, reboot_actions, 0, 0, "reboot", 0,
-      "when the guest reboots (QEMU default reset)"),
-    F("shutdown", VC_T_ENUM, 0, NULL, shutdown_actions, 0, 0, "shutdown", 0,
-      "when the guest shuts down (QEMU default poweroff)"),
-    F("panic", VC_T_ENUM, 0, NULL, panic_actions, 0, 0, "panic", 0,
-      "when the guest panics (QEMU default shutdown)"),
-    F("watchdog", VC_T_ENUM, 0, NULL, watchdog_actions, 0, 0, "watchdog", 0,
-      "when the watchdog fires (QEMU default reset)"),
+    FIELD("reboot", VC_T_ENUM, .key = "reboot", .values = reboot_actions,
+          .doc = "when the guest reboots (QEMU default reset)"),
+    FIELD("shutdown", VC_T_ENUM, .key = "shutdown", .values = shutdown_actions,
+          .doc = "when the guest shuts down (QEMU default poweroff)"),
+    FIELD("panic", VC_T_ENUM, .key = "panic", .values = panic_actions,
+          .doc = "when the guest panics (QEMU default shutdown)"),
+    FIELD("watchdog", VC_T_ENUM, .key = "watchdog", .values = watchdog_actions,
+          .doc = "when the watchdog fires (QEMU default reset)"),
 };
 KIND_CHECK("action", "-action: what QEMU does on guest reboot, shutdown, panic, watchdog",
            action_opts, action_fields, check_action);
@@ -427,10 +438,10 @@ KIND_CHECK("action", "-action: what QEMU does on guest reboot, shutdown, panic, 
 
 static const vc_opt_t x3130_up_opts[] = {{"-device", VC_OPT_KV, "x3130-upstream"}};
 static const vc_field_t x3130_up_fields[] = {
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,
-      "downstream ports plug into bus <id>"),
-    F("bus", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "bus", 0,
-      "the root port (pcie-root-port id) the switch sits behind"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,
+          .doc = "downstream ports plug into bus <id>"),
+    FIELD("bus", VC_T_ID, .key = "bus", .flags = VC_F_REQUIRED,
+          .doc = "the root port (pcie-root-port id) the switch sits behind"),
     PCI_ADDR,
 };
 KIND("x3130-upstream", "-device x3130-upstream: the upstream port of a PCIe switch", x3130_up_opts,
@@ -438,11 +449,12 @@ KIND("x3130-upstream", "-device x3130-upstream: the upstream port of a PCIe swit
 
 static const vc_opt_t xio3130_down_opts[] = {{"-device", VC_OPT_KV, "xio3130-downstream"}};
 static const vc_field_t xio3130_down_fields[] = {
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, "a device plugs into bus <id>"),
-    F("bus", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "bus", 0, "the x3130-upstream id"),
-    F("chassis", VC_T_INT, 0, NULL, NULL, 0, 255, "chassis", 0,
-      "chassis number; chassis and slot must be unique per port"),
-    F("slot", VC_T_INT, 0, NULL, NULL, 0, 65535, "slot", 0, "slot number"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,
+          .doc = "a device plugs into bus <id>"),
+    FIELD("bus", VC_T_ID, .key = "bus", .flags = VC_F_REQUIRED, .doc = "the x3130-upstream id"),
+    FIELD("chassis", VC_T_INT, .key = "chassis", .min = 0, .max = 255,
+          .doc = "chassis number; chassis and slot must be unique per port"),
+    FIELD("slot", VC_T_INT, .key = "slot", .min = 0, .max = 65535, .doc = "slot number"),
     PCI_ADDR,
 };
 KIND("xio3130-downstream", "-device xio3130-downstream: a downstream port of a PCIe switch",
@@ -450,12 +462,13 @@ KIND("xio3130-downstream", "-device xio3130-downstream: a downstream port of a P
 
 static const vc_opt_t pxb_pcie_opts[] = {{"-device", VC_OPT_KV, "pxb-pcie"}};
 static const vc_field_t pxb_pcie_fields[] = {
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0, "root ports plug into bus <id>"),
-    F("bus_nr", VC_T_INT, VC_F_REQUIRED, NULL, NULL, 0, 255, "bus_nr", 0,
-      "first bus number of the new root complex"),
-    F("numa_node", VC_T_INT, 0, NULL, NULL, 0, NUMA_NODES_MAX, "numa_node", 0,
-      "guest NUMA node the root complex belongs to"),
-    F("bus", VC_T_ID, 0, "pcie.0", NULL, 0, 0, "bus", 0, "the main root complex"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,
+          .doc = "root ports plug into bus <id>"),
+    FIELD("bus_nr", VC_T_INT, .key = "bus_nr", .flags = VC_F_REQUIRED, .min = 0, .max = 255,
+          .doc = "first bus number of the new root complex"),
+    FIELD("numa_node", VC_T_INT, .key = "numa_node", .min = 0, .max = NUMA_NODES_MAX,
+          .doc = "guest NUMA node the root complex belongs to"),
+    FIELD("bus", VC_T_ID, .key = "bus", .def = "pcie.0", .doc = "the main root complex"),
     PCI_ADDR,
 };
 KIND("pxb-pcie", "-device pxb-pcie: an extra PCIe root complex (per NUMA node)", pxb_pcie_opts,
@@ -463,9 +476,9 @@ KIND("pxb-pcie", "-device pxb-pcie: an extra PCIe root complex (per NUMA node)",
 
 static const vc_opt_t pcie_pci_bridge_opts[] = {{"-device", VC_OPT_KV, "pcie-pci-bridge"}};
 static const vc_field_t pcie_pci_bridge_fields[] = {
-    F("id", VC_T_ID, VC_F_REQUIRED, NULL, NULL, 0, 0, "id", 0,
-      "conventional PCI devices plug into bus <id>"),
-    F("bus", VC_T_ID, 0, NULL, NULL, 0, 0, "bus", 0, "a PCIe bus (pcie.0 or a root port)"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,
+          .doc = "conventional PCI devices plug into bus <id>"),
+    FIELD("bus", VC_T_ID, .key = "bus", .doc = "a PCIe bus (pcie.0 or a root port)"),
     PCI_ADDR,
 };
 KIND("pcie-pci-bridge", "-device pcie-pci-bridge: a PCIe to conventional PCI bridge",
