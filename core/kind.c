@@ -451,3 +451,13 @@ int vc_dev_emit(const vc_dev_t *d, vc_argv_t *argv, vc_error_t *err)
     }
     return 0;
 }
+
+int vc_dev_ids(const vc_dev_t *d, vc_argv_t *ids, vc_error_t *err)
+{
+    for (size_t f = 0; f < d->kind->nfields; f++) {
+        const vc_field_t *fd = &d->kind->fields[f];
+        if (!(fd->flags & VC_F_DEFINES_ID) || !d->v[f].set || !applies(d, fd)) continue;
+        if (vc_argv_push(ids, d->v[f].s)) return vc_error_set(err, -ENOMEM, "out of memory");
+    }
+    return 0;
+}

@@ -47,6 +47,12 @@ typedef struct vc_opt {
 #define VC_F_PCI 2u  /* only with transport pci */
 #define VC_F_CCW 4u  /* only with transport ccw */
 #define VC_F_MMIO 8u /* only with transport mmio */
+/* The value is the id of something this device creates: the device itself
+ * (-device ...,id=), or a backend or object it brings along (-drive id=,
+ * -netdev id=, -chardev id=, -fsdev id=, -object ...,id=). Two of those in
+ * one QEMU must differ. A field that only names another's id (bus, memdev,
+ * iothread, a port's chardev) does not have it. */
+#define VC_F_DEFINES_ID 16u
 
 typedef struct vc_field {
     const char *name; /* field name seen by recipes */
@@ -123,5 +129,9 @@ const char *vc_dev_get(const vc_dev_t *d, const char *name);
 /* Appends the device's options to argv, in the kind's option order and
  * field order. */
 int vc_dev_emit(const vc_dev_t *d, vc_argv_t *argv, vc_error_t *err);
+/* Appends copies of the ids the device defines (its set VC_F_DEFINES_ID
+ * fields), in field order, to ids: what must differ from every other
+ * device's in one QEMU. */
+int vc_dev_ids(const vc_dev_t *d, vc_argv_t *ids, vc_error_t *err);
 
 #endif

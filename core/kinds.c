@@ -85,7 +85,7 @@ KIND("kernel", "-kernel/-initrd/-append: direct kernel boot", kernel_opts, kerne
 static const vc_opt_t chardev_opts[] = {{"-chardev", VC_OPT_KV, NULL}};
 static const vc_field_t chardev_fields[] = {
     FIELD("backend", VC_T_ENUM, .key = "", .flags = VC_F_REQUIRED, .values = chardev_backends),
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID),
     FIELD("path", VC_T_PATH, .key = "path", .doc = "socket, pipe or file path"),
     FIELD("fd", VC_T_INT, .key = "fd", .min = 3, .max = 65535, .doc = "an fd handed to QEMU"),
     FIELD("server", VC_T_BOOL, .key = "server"),
@@ -162,7 +162,7 @@ KIND("virtio-rng-builtin",
 
 static const vc_opt_t virtio_balloon_opts[] = {{"-device", VC_OPT_KV, "virtio-balloon-%t"}};
 static const vc_field_t virtio_balloon_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID),
     FIELD("deflate_on_oom", VC_T_BOOL, .key = "deflate-on-oom",
           .doc = "give memory back when the guest runs out"),
     FIELD("free_page_reporting", VC_T_BOOL, .key = "free-page-reporting",
@@ -194,7 +194,8 @@ KIND("virtio-blk", "virtio-blk: a disk image as a virtio block device", virtio_b
 
 static const vc_opt_t virtio_serial_opts[] = {{"-device", VC_OPT_KV, "virtio-serial-%t"}};
 static const vc_field_t virtio_serial_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED, .doc = "ports attach to bus <id>.0"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
+          .doc = "ports attach to bus <id>.0"),
     FIELD("max_ports", VC_T_INT, .key = "max_ports", .min = 1, .max = 31),
     VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
@@ -204,7 +205,7 @@ KIND("virtio-serial", "virtio-serial: a controller for virtconsole/virtserialpor
 
 static const vc_field_t serial_port_fields[] = {
     FIELD("chardev", VC_T_ID, .key = "chardev", .flags = VC_F_REQUIRED, .doc = "backend chardev"),
-    FIELD("id", VC_T_ID, .key = "id"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID),
     FIELD("name", VC_T_STR, .key = "name", .doc = "port name seen by the guest"),
     FIELD("bus", VC_T_ID, .key = "bus", .doc = "virtio-serial bus (serial0.0)"),
 };
@@ -217,7 +218,7 @@ KIND_NAMED(kind_virtserialport, "virtserialport", "virtserialport: a named port 
 
 static const vc_opt_t vhost_vsock_opts[] = {{"-device", VC_OPT_KV, "vhost-vsock-%t"}};
 static const vc_field_t vhost_vsock_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID),
     FIELD("guest_cid", VC_T_INT, .key = "guest-cid", .flags = VC_F_REQUIRED, .min = 3,
           .max = 4294967295LL, .doc = "the guest's vsock address"),
     FIELD("vhostfd", VC_T_INT, .key = "vhostfd", .min = 3, .max = INT_MAX,
@@ -247,7 +248,7 @@ KIND("virtio-9p", "virtio-9p: a host directory shared over 9p", virtio_9p_opts, 
 
 static const vc_opt_t virtio_scsi_opts[] = {{"-device", VC_OPT_KV, "virtio-scsi-%t"}};
 static const vc_field_t virtio_scsi_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID),
     FIELD("iothread", VC_T_ID, .key = "iothread", .doc = "iothread object id"),
     FIELD("num_queues", VC_T_INT, .key = "num_queues", .min = 1, .max = 1024),
     VIRTIO_PLACEMENT(0),
@@ -257,13 +258,13 @@ KIND("virtio-scsi", "virtio-scsi: a SCSI controller", virtio_scsi_opts, virtio_s
 
 static const vc_opt_t iothread_opts[] = {{"-object", VC_OPT_KV, "iothread"}};
 static const vc_field_t iothread_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID),
 };
 KIND("iothread", "-object iothread: an I/O thread for devices", iothread_opts, iothread_fields);
 
 static const vc_opt_t pcie_root_port_opts[] = {{"-device", VC_OPT_KV, "pcie-root-port"}};
 static const vc_field_t pcie_root_port_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID),
     FIELD("bus", VC_T_ID, .key = "bus", .def = "pcie.0"),
     FIELD("chassis", VC_T_INT, .key = "chassis", .min = 0, .max = 255),
     FIELD("slot", VC_T_INT, .key = "slot", .min = 0, .max = 65535),
@@ -279,7 +280,7 @@ KIND("pcie-root-port", "pcie-root-port: a PCIe port for one (hotplugged) device"
 
 static const vc_opt_t pci_bridge_opts[] = {{"-device", VC_OPT_KV, "pci-bridge"}};
 static const vc_field_t pci_bridge_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID),
     FIELD("bus", VC_T_ID, .key = "bus", .flags = VC_F_REQUIRED),
     FIELD("chassis_nr", VC_T_INT, .key = "chassis_nr", .flags = VC_F_REQUIRED, .min = 1,
           .max = 255),
@@ -290,7 +291,7 @@ KIND("pci-bridge", "pci-bridge: a conventional PCI bridge", pci_bridge_opts, pci
 
 static const vc_opt_t pvpanic_opts[] = {{"-device", VC_OPT_KV, "pvpanic"}};
 static const vc_field_t pvpanic_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID),
 };
 KIND("pvpanic", "pvpanic: guest panic notification (ISA)", pvpanic_opts, pvpanic_fields);
 

@@ -40,11 +40,13 @@
                                    .check = check_}
 
 /* A required id that lands in two options: as "id" in option .opt (the
- * backend: drive, netdev, chardev, object, fsdev) and as .key2 in option
- * .opt2 (the device that names it), e.g.
+ * backend this device creates: drive, netdev, chardev, object, fsdev; so the
+ * field defines that id) and as .key2 in option .opt2 (the device that names
+ * it), e.g.
  *
  *   ID_LINK("id", .key2 = "drive", .opt2 = 1, .doc = "id of the drive the device uses") */
-#define ID_LINK(name_, ...) FIELD(name_, VC_T_ID, .key = "id", .flags = VC_F_REQUIRED, __VA_ARGS__)
+#define ID_LINK(name_, ...)                                                                        \
+    FIELD(name_, VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID, __VA_ARGS__)
 
 extern const char *const vc__transports[];
 extern const char *const vc__drive_formats[];
@@ -81,7 +83,8 @@ extern const char *const vc__drive_aios[];
 
 /* The device's own id, when "id" names its backend. */
 #define DEVICE_ID(opt_)                                                                            \
-    FIELD("device_id", VC_T_ID, .key = "id", .opt = opt_, .doc = "id of the device itself")
+    FIELD("device_id", VC_T_ID, .key = "id", .opt = opt_, .flags = VC_F_DEFINES_ID,                \
+          .doc = "id of the device itself")
 
 /* The -drive if=none fields of a disk device (option 0; the device is
  * option 1): virtio-blk, scsi-hd, scsi-cd. */

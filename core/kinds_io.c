@@ -302,7 +302,7 @@ static const vc_field_t vfio_pci_fields[] = {
     FIELD("romfile", VC_T_STR, .key = "romfile", .doc = "option ROM image; empty for none"),
     FIELD("bus", VC_T_ID, .key = "bus", .doc = "parent PCI bus (a root port)"),
     PCI_ADDR,
-    FIELD("id", VC_T_ID, .key = "id", .doc = "id of the device itself"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID, .doc = "id of the device itself"),
 };
 /* [dddd:]bb:dd.f in hex, device at most 0x1f, function at most 7. */
 static int check_vfio_pci(const vc_dev_t *d, vc_error_t *err)
@@ -335,7 +335,7 @@ static const vc_field_t vfio_ccw_fields[] = {
     FIELD("sysfsdev", VC_T_PATH, .key = "sysfsdev", .flags = VC_F_REQUIRED,
           .doc = "the mediated device, /sys/bus/mdev/devices/<uuid>"),
     FIELD("devno", VC_T_STR, .key = "devno", .doc = "ccw device number (fe.0.0001)"),
-    FIELD("id", VC_T_ID, .key = "id", .doc = "id of the device itself"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID, .doc = "id of the device itself"),
 };
 KIND("vfio-ccw", "vfio-ccw: a host channel subsystem device passed through (s390x)", vfio_ccw_opts,
      vfio_ccw_fields);
@@ -344,7 +344,7 @@ static const vc_opt_t vfio_ap_opts[] = {{"-device", VC_OPT_KV, "vfio-ap"}};
 static const vc_field_t vfio_ap_fields[] = {
     FIELD("sysfsdev", VC_T_PATH, .key = "sysfsdev", .flags = VC_F_REQUIRED,
           .doc = "the mediated matrix device, /sys/devices/vfio_ap/matrix/<uuid>"),
-    FIELD("id", VC_T_ID, .key = "id", .doc = "id of the device itself"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID, .doc = "id of the device itself"),
 };
 KIND("vfio-ap", "vfio-ap: host crypto adapters passed through (s390x)", vfio_ap_opts,
      vfio_ap_fields);

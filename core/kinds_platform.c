@@ -14,7 +14,7 @@ static const char *const on_off_auto[] = {"on", "off", "auto", NULL};
 
 /* The properties every memory-backend-* object shares (HostMemoryBackend). */
 #define MEM_COMMON                                                                                 \
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,                                      \
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,                    \
           .doc = "object id, named by machine memory_backend, numa-node memdev or a "              \
                  "memory device"),                                                                 \
         FIELD("size", VC_T_SIZE, .key = "size", .flags = VC_F_REQUIRED,                            \
@@ -143,7 +143,7 @@ static const vc_field_t nvdimm_fields[] = {
     FIELD("share", VC_T_BOOL, .key = "share", .def = "on",
           .doc = "guest writes reach the file (on by default)"),
     FIELD("pmem", VC_T_BOOL, .key = "pmem", .doc = "the file is on persistent memory"),
-    FIELD("id", VC_T_ID, .key = "id", .opt = 1, .flags = VC_F_REQUIRED,
+    FIELD("id", VC_T_ID, .key = "id", .opt = 1, .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
           .doc = "id of the nvdimm device"),
     FIELD("label_size", VC_T_SIZE, .key = "label-size", .opt = 1,
           .doc = "namespace label area (at least 128K when set)"),
@@ -173,7 +173,7 @@ KIND("overcommit", "-overcommit: memory locking and CPU power management hints",
 /* ---- confidential guests ---- */
 
 #define CGS_ID                                                                                     \
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,                                      \
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,                    \
           .doc = "object id, named by machine confidential_guest_support")
 
 static const vc_opt_t sev_opts[] = {{"-object", VC_OPT_KV, "sev-guest"}};
@@ -249,7 +249,7 @@ static int check_intel_iommu(const vc_dev_t *d, vc_error_t *err)
 }
 static const vc_opt_t intel_iommu_opts[] = {{"-device", VC_OPT_KV, "intel-iommu"}};
 static const vc_field_t intel_iommu_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID),
     FIELD("intremap", VC_T_ENUM, .key = "intremap", .values = on_off_auto,
           .doc = "interrupt remapping; on needs machine kernel_irqchip split under KVM"),
     FIELD("eim", VC_T_ENUM, .key = "eim", .values = on_off_auto,
@@ -283,7 +283,7 @@ static int check_loader(const vc_dev_t *d, vc_error_t *err)
 }
 static const vc_opt_t loader_opts[] = {{"-device", VC_OPT_KV, "loader"}};
 static const vc_field_t loader_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID),
     FIELD("file", VC_T_PATH, .key = "file",
           .doc = "image to load (ELF, uImage, Intel hex, or raw at addr)"),
     FIELD("addr", VC_T_INT, .key = "addr", .min = 0, .max = LLONG_MAX,
@@ -337,7 +337,8 @@ static const vc_field_t pflash_fields[] = {
           .doc = "read-only (firmware code); variables stay writable"),
     FIELD("file", VC_T_PATH, .key = "file", .flags = VC_F_REQUIRED,
           .doc = "flash image (OVMF_CODE.fd, OVMF_VARS.fd)"),
-    FIELD("id", VC_T_ID, .key = "id", .doc = "drive id (default pflash<unit>)"),
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID,
+          .doc = "drive id (default pflash<unit>)"),
 };
 KIND("pflash", "-drive if=pflash: a firmware flash image (UEFI code or variables)", pflash_opts,
      pflash_fields);
@@ -438,7 +439,7 @@ KIND_CHECK("action", "-action: what QEMU does on guest reboot, shutdown, panic, 
 
 static const vc_opt_t x3130_up_opts[] = {{"-device", VC_OPT_KV, "x3130-upstream"}};
 static const vc_field_t x3130_up_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
           .doc = "downstream ports plug into bus <id>"),
     FIELD("bus", VC_T_ID, .key = "bus", .flags = VC_F_REQUIRED,
           .doc = "the root port (pcie-root-port id) the switch sits behind"),
@@ -449,7 +450,7 @@ KIND("x3130-upstream", "-device x3130-upstream: the upstream port of a PCIe swit
 
 static const vc_opt_t xio3130_down_opts[] = {{"-device", VC_OPT_KV, "xio3130-downstream"}};
 static const vc_field_t xio3130_down_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
           .doc = "a device plugs into bus <id>"),
     FIELD("bus", VC_T_ID, .key = "bus", .flags = VC_F_REQUIRED, .doc = "the x3130-upstream id"),
     FIELD("chassis", VC_T_INT, .key = "chassis", .min = 0, .max = 255,
@@ -462,7 +463,7 @@ KIND("xio3130-downstream", "-device xio3130-downstream: a downstream port of a P
 
 static const vc_opt_t pxb_pcie_opts[] = {{"-device", VC_OPT_KV, "pxb-pcie"}};
 static const vc_field_t pxb_pcie_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
           .doc = "root ports plug into bus <id>"),
     FIELD("bus_nr", VC_T_INT, .key = "bus_nr", .flags = VC_F_REQUIRED, .min = 0, .max = 255,
           .doc = "first bus number of the new root complex"),
@@ -476,7 +477,7 @@ KIND("pxb-pcie", "-device pxb-pcie: an extra PCIe root complex (per NUMA node)",
 
 static const vc_opt_t pcie_pci_bridge_opts[] = {{"-device", VC_OPT_KV, "pcie-pci-bridge"}};
 static const vc_field_t pcie_pci_bridge_fields[] = {
-    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED,
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
           .doc = "conventional PCI devices plug into bus <id>"),
     FIELD("bus", VC_T_ID, .key = "bus", .doc = "a PCIe bus (pcie.0 or a root port)"),
     PCI_ADDR,

@@ -1,6 +1,7 @@
 /* vclaunch.core: the binding of libvclaunch for Lua. Device kinds are
  * converted through their field tables only: there is no per-field code
  * here. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,7 +206,9 @@ static int vc_lua_core_suggest(lua_State *L)
     return 1;
 }
 
-/* core.emit(kind, fields) -> array of QEMU arguments */
+/* core.emit(kind, fields) -> array of QEMU arguments, array of the ids the
+ * device defines (its own, and those of the backends and objects it brings
+ * along), in field order */
 static int vc_lua_core_emit(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
@@ -213,16 +216,20 @@ static int vc_lua_core_emit(lua_State *L)
     vc_error_t err = {0};
     vc_dev_t *d = check_device(L, name, 2, &err);
     if (!d) return vc_lua_raise_core(L, 1, &err);
-    vc_argv_t a = VC_ARGV_INIT;
+    vc_argv_t a = VC_ARGV_INIT, ids = VC_ARGV_INIT;
     int rc = vc_dev_emit(d, &a, &err);
+    if (rc == 0) rc = vc_dev_ids(d, &ids, &err);
     vc_dev_free(d);
     if (rc) {
         vc_argv_free(&a);
+        vc_argv_free(&ids);
         return vc_lua_raise_core(L, 1, &err);
     }
     push_argv(L, &a);
     vc_argv_free(&a);
-    return 1;
+    push_argv(L, &ids);
+    vc_argv_free(&ids);
+    return 2;
 }
 
 /* core.render(argv, "shell"|"json") -> string */
@@ -267,7 +274,9 @@ static int vc_lua_core_check_id(lua_State *L)
 }
 
 /* core.kinds() -> {name = {doc=, fields = {{name=, type=, required=, default=,
- * values=, min=, max=, doc=}, ...}}} for documentation and suggestions */
+ * values=, min=, max=, doc=, defines_id=}, ...}}} for documentation and
+ * suggestions; defines_id is true on a field whose value is the id of
+ * something the device creates (see VC_F_DEFINES_ID) */
 static int vc_lua_core_kinds(lua_State *L)
 {
     lua_newtable(L);
@@ -286,6 +295,10 @@ static int vc_lua_core_kinds(lua_State *L)
             lua_setfield(L, -2, "type");
             lua_pushboolean(L, f->flags & VC_F_REQUIRED);
             lua_setfield(L, -2, "required");
+            if (f->flags & VC_F_DEFINES_ID) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -2, "defines_id");
+            }
             if (f->def) {
                 lua_pushstring(L, f->def);
                 lua_setfield(L, -2, "default");
@@ -390,12 +403,22 @@ void vc_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, l
 
 int luaopen_vclaunch_core(lua_State *L)
 {
+    /* A write to a QMP socket whose QEMU just died, or to a closed stdout,
+     * must fail with EPIPE and be reported, not kill the process: SIGPIPE
+     * is ignored unless the host program set its own handler. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
     static const luaL_Reg fns[] = {
-        {"emit", vc_lua_core_emit},     {"render", vc_lua_core_render},
-        {"escape", vc_lua_core_escape}, {"check_id", vc_lua_core_check_id},
-        {"kinds", vc_lua_core_kinds},   {"suggest", vc_lua_core_suggest},
-        {"error", vc_lua_core_error},   {"trace_recipe", vc_lua_core_trace_recipe},
-        {"recipe_line", vc_lua_core_recipe_line}, {NULL, NULL},
+        {"emit", vc_lua_core_emit},
+        {"render", vc_lua_core_render},
+        {"escape", vc_lua_core_escape},
+        {"check_id", vc_lua_core_check_id},
+        {"kinds", vc_lua_core_kinds},
+        {"suggest", vc_lua_core_suggest},
+        {"error", vc_lua_core_error},
+        {"trace_recipe", vc_lua_core_trace_recipe},
+        {"recipe_line", vc_lua_core_recipe_line},
+        {NULL, NULL},
     };
     luaL_newlib(L, fns);
     vc_lua_open_task(L);

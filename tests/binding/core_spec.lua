@@ -18,6 +18,48 @@ describe("core.emit", function()
   end)
 end)
 
+describe("core.emit ids", function()
+  it("returns the ids the device defines, in field order", function()
+    local a, ids = core.emit("virtio-blk", {device_id = "vd0", id = "d0", file = "/d",
+                                            format = "raw", bus = "rp1"})
+    eq(a[1], "-drive")
+    eq(type(ids), "table")
+    eq(table.concat(ids, " "), "d0 vd0")
+    local _, none = core.emit("smp", {cpus = 1})
+    eq(#none, 0)
+    local _, own = core.emit("vhost-user-blk", {chardev = "c0", socket = "/s"})
+    eq(table.concat(own, " "), "c0", "a vhost-user device's own chardev")
+    local _, port = core.emit("virtserialport", {chardev = "c0", id = "p0"})
+    eq(table.concat(port, " "), "p0", "a port names its chardev, it does not define it")
+  end)
+  it("sees the memory backend an nvdimm creates, not a memdev another names", function()
+    local seen, dup = {}, nil
+    for i, t in ipairs{{memdev = "m0", id = "nv0"}, {memdev = "m0", id = "nv1"}} do
+      t.mem_path, t.size = "/dev/shm/nv" .. i, "1G"
+      local a, ids = core.emit("nvdimm", t)
+      eq(a[2]:match("id=m0") ~= nil, true, "the object id is emitted")
+      for _, id in ipairs(ids) do
+        if seen[id] then dup = id end
+        seen[id] = true
+      end
+    end
+    eq(dup, "m0")
+    local _, numa = core.emit("numa-node", {nodeid = 0, memdev = "m0"})
+    eq(#numa, 0)
+  end)
+  it("marks those fields in core.kinds()", function()
+    local kinds = core.kinds()
+    local function field(kind, name)
+      for _, f in ipairs(kinds[kind].fields) do if f.name == name then return f end end
+    end
+    eq(field("nvdimm", "memdev").defines_id, true)
+    eq(field("nvdimm", "id").defines_id, true)
+    eq(field("numa-node", "memdev").defines_id, nil)
+    eq(field("virtio-blk", "bus").defines_id, nil)
+    eq(field("virtio-blk", "device_id").defines_id, true)
+  end)
+end)
+
 describe("core.emit errors", function()
   local function msg(kind, t)
     local e = expect_error(core.emit, kind, t)

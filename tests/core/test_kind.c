@@ -73,6 +73,72 @@ static void test_lookup_and_suggest(void)
     vc_dev_free(d);
 }
 
+/* The id role is declared per field; it must agree with what the field
+ * emits: a field defines an id exactly when its value lands as "id=" in one
+ * of the kind's options (the device's own, or its backend's or object's). */
+static void test_id_roles(void)
+{
+    size_t defining = 0;
+    for (const vc_kind_t *const *kp = vc_kinds(); *kp; kp++) {
+        const vc_kind_t *k = *kp;
+        for (size_t i = 0; i < k->nfields; i++) {
+            const vc_field_t *f = &k->fields[i];
+            int defines = (f->flags & VC_F_DEFINES_ID) != 0;
+            int emits_id = f->key && strcmp(f->key, "id") == 0;
+            if (defines != emits_id)
+                VC_FAIL("%s.%s: defines an id %s, emitted as id= %s", k->name, f->name,
+                        defines ? "yes" : "no", emits_id ? "yes" : "no");
+            if (defines && f->type != VC_T_ID)
+                VC_FAIL("%s.%s defines an id but is not of type id", k->name, f->name);
+            defining += defines;
+        }
+    }
+    ASSERT_INT_GE(defining, 40);
+    struct {
+        const char *kind, *field;
+        int defines;
+    } roles[] = {
+        {"nvdimm", "memdev", 1},    /* its own memory-backend-file object */
+        {"nvdimm", "id", 1},        /* the nvdimm device */
+        {"numa-node", "memdev", 0}, /* names another object */
+        {"virtserialport", "chardev", 0},
+        {"virtserialport", "id", 1},
+        {"vhost-user-blk", "chardev", 1}, /* its own socket chardev */
+        {"virtio-scsi", "iothread", 0},
+        {"pcie-root-port", "bus", 0},
+        {"machine", "memory_backend", 0},
+        {"mon", "chardev", 0},
+        {"virtio-9p", "id", 1}, /* the -fsdev */
+    };
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        const vc_kind_t *k = vc_kind_find(roles[i].kind);
+        int f = vc_kind_field(k, roles[i].field);
+        ASSERT(f >= 0);
+        if (!!(k->fields[f].flags & VC_F_DEFINES_ID) != roles[i].defines)
+            VC_FAIL("%s.%s should %sdefine an id", roles[i].kind, roles[i].field,
+                    roles[i].defines ? "" : "not ");
+    }
+
+    /* vc_dev_ids: the ids a device defines, in field order */
+    kv_t vals[] = {{"device_id", "vd0"}, {"id", "d0"},   {"file", "/d"},
+                   {"format", "raw"},    {"bus", "rp1"}, {NULL, NULL}};
+    vc_error_t err = {0};
+    vc_dev_t *d;
+    ASSERT_INT_EQ(vc_test_build_device("virtio-blk", vals, &d, &err), 0);
+    vc_argv_t ids = VC_ARGV_INIT;
+    ASSERT_INT_EQ(vc_dev_ids(d, &ids, &err), 0);
+    ASSERT_INT_EQ(ids.n, 2);
+    ASSERT_STR_EQ(ids.v[0], "d0");
+    ASSERT_STR_EQ(ids.v[1], "vd0");
+    vc_argv_free(&ids);
+    vc_dev_free(d);
+    kv_t numa[] = {{"nodeid", "0"}, {"memdev", "m0"}, {NULL, NULL}};
+    ASSERT_INT_EQ(vc_test_build_device("numa-node", numa, &d, &err), 0);
+    ASSERT_INT_EQ(vc_dev_ids(d, &ids, &err), 0);
+    ASSERT_INT_EQ(ids.n, 0);
+    vc_dev_free(d);
+}
+
 static void test_qemu_accepts(void)
 {
     char dir[] = "/tmp/vc-test-kind-XXXXXX";
@@ -149,6 +215,7 @@ int main(void)
     RUN(test_golden);
     RUN(test_rejects);
     RUN(test_lookup_and_suggest);
+    RUN(test_id_roles);
     RUN(test_qemu_accepts);
     return 0;
 }
