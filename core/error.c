@@ -11,6 +11,9 @@ int vc_error_set(vc_error_t *err, int code, const char *fmt, ...)
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
         err->code = code;
+        err->device = NULL;
+        err->field = NULL;
+        err->id[0] = '\0';
     }
     return code;
 }

@@ -22,10 +22,21 @@
 typedef struct vc_error {
     int code;
     char msg[VC_ERRMSG_MAX];
+    /* For an error about a device (core/kind.h: vc_dev_error and every
+     * device call that names a device in its message): the device's kind
+     * name, and the name of the kind field the error is about, or NULL when
+     * it is about the device as a whole. Both point into the static kind
+     * tables. NULL for every other error. */
+    const char *device;
+    const char *field;
+    /* The device's id as the message names it, or "" (an id is at most 127
+     * characters). */
+    char id[128];
 } vc_error_t;
 
-/* Fills err (when not NULL) with code and a printf-style message; returns
- * code so that callers can write `return vc_error_set(err, ...)`. */
+/* Fills err (when not NULL) with code and a printf-style message, and
+ * clears device, field and id; returns code so that callers can write
+ * `return vc_error_set(err, ...)`. */
 int vc_error_set(vc_error_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

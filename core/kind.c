@@ -186,6 +186,16 @@ const char *vc_dev_get(const vc_dev_t *d, const char *name)
     return i >= 0 && d->v[i].set ? d->v[i].s : NULL;
 }
 
+/* Says in err which device, and which of its fields (f < 0: none), an error
+ * set just before is about. */
+static void tag(const vc_dev_t *d, int f, vc_error_t *err)
+{
+    const char *id = vc_dev_get(d, "id");
+    err->device = d->kind->name;
+    err->field = f >= 0 ? d->kind->fields[f].name : NULL;
+    snprintf(err->id, sizeof err->id, "%s", id ? id : "");
+}
+
 /* "<kind> 'id': field 'f': " */
 static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -207,6 +217,7 @@ static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, cons
         vc_error_set(err, code, "%s: field '%s': %s", prefix, d->kind->fields[f].name, what);
     else
         vc_error_set(err, code, "%s: %s", prefix, what);
+    tag(d, f, err);
     return code;
 }
 
@@ -427,6 +438,7 @@ static int emit_opt(const vc_dev_t *d, size_t o, vc_argv_t *argv, vc_error_t *er
                 char what[128];
                 snprintf(what, sizeof what, "%s field '%s'", k->name, fd->name);
                 rc = vc_escape_value(&b, d->v[f].s, what, err);
+                if (rc && rc != -ENOMEM && err) tag(d, (int)f, err);
             }
         }
     }

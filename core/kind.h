@@ -119,7 +119,10 @@ int vc_dev_set_str(vc_dev_t *d, int field, const char *s, vc_error_t *err);
 int vc_dev_set_int(vc_dev_t *d, int field, long long i, vc_error_t *err);
 int vc_dev_set_bool(vc_dev_t *d, int field, int b, vc_error_t *err);
 /* Sets err to "<kind> '<id>': field '<field>': <message>" (field may be
- * NULL) and returns VC_ERECIPE: the one shape of device errors. */
+ * NULL) and returns VC_ERECIPE: the one shape of device errors. err->device,
+ * err->field (the kind's own name for it, or NULL) and err->id say the same
+ * as data; every error of the calls above and below that names the device
+ * fills them too. */
 int vc_dev_error(const vc_dev_t *d, const char *field, vc_error_t *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Applies defaults, checks required fields, then the kind's check. */

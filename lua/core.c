@@ -42,14 +42,10 @@ void vc_lua_push_error(lua_State *L, const char *kind, const char *msg)
     lua_setmetatable(L, -2);
 }
 
-int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...)
+/* Raises the error object on top of the stack with its where set to the
+ * position of level (as in luaL_where). */
+static int raise_top(lua_State *L, int level)
 {
-    char msg[VC_ERRMSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    vc_lua_push_error(L, kind, msg);
     luaL_where(L, level); /* "file:line: " or "" */
     size_t n;
     const char *w = lua_tolstring(L, -1, &n);
@@ -61,9 +57,37 @@ int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...
     return lua_error(L);
 }
 
+int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...)
+{
+    char msg[VC_ERRMSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    vc_lua_push_error(L, kind, msg);
+    return raise_top(L, level);
+}
+
+/* An error about a device also carries, as data, what its message names:
+ * e.device (the kind), e.id (the device id, when known) and e.field (the
+ * kind's field, when the error is about one), so that the Lua layer can
+ * name the recipe's own words for them. */
 int vc_lua_raise_core(lua_State *L, int level, const vc_error_t *err)
 {
-    return vc_lua_raise(L, level, vc_error_kind(err->code), "%s", err->msg);
+    vc_lua_push_error(L, vc_error_kind(err->code), err->msg);
+    if (err->device) {
+        lua_pushstring(L, err->device);
+        lua_setfield(L, -2, "device");
+        if (err->id[0]) {
+            lua_pushstring(L, err->id);
+            lua_setfield(L, -2, "id");
+        }
+        if (err->field) {
+            lua_pushstring(L, err->field);
+            lua_setfield(L, -2, "field");
+        }
+    }
+    return raise_top(L, level);
 }
 
 void vc_lua_call_handler(lua_State *L, int nargs, const char *what)
@@ -82,6 +106,7 @@ void vc_lua_call_handler(lua_State *L, int nargs, const char *what)
 /* Sets one field of d from the Lua value at idx. */
 static int set_field(lua_State *L, vc_dev_t *d, int f, int idx, vc_error_t *err)
 {
+    const vc_field_t *fd = &d->kind->fields[f];
     switch (lua_type(L, idx)) {
     case LUA_TSTRING:
         return vc_dev_set_str(d, f, lua_tostring(L, idx), err);
@@ -89,12 +114,10 @@ static int set_field(lua_State *L, vc_dev_t *d, int f, int idx, vc_error_t *err)
         return vc_dev_set_bool(d, f, lua_toboolean(L, idx), err);
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) return vc_dev_set_int(d, f, lua_tointeger(L, idx), err);
-        return vc_error_set(err, VC_ERECIPE, "%s: field '%s': expected %s, got %g", d->kind->name,
-                            d->kind->fields[f].name, vc_type_phrase(d->kind->fields[f].type),
+        return vc_dev_error(d, fd->name, err, "expected %s, got %g", vc_type_phrase(fd->type),
                             lua_tonumber(L, idx));
     default:
-        return vc_error_set(err, VC_ERECIPE, "%s: field '%s': expected %s, got a %s", d->kind->name,
-                            d->kind->fields[f].name, vc_type_phrase(d->kind->fields[f].type),
+        return vc_dev_error(d, fd->name, err, "expected %s, got a %s", vc_type_phrase(fd->type),
                             luaL_typename(L, idx));
     }
 }
@@ -129,7 +152,7 @@ static vc_dev_t *check_device(lua_State *L, const char *name, int idx, vc_error_
     while (lua_next(L, idx)) {
         int rc;
         if (lua_type(L, -2) != LUA_TSTRING) {
-            rc = vc_error_set(err, VC_ERECIPE, "%s: field names are strings, got a %s", name,
+            rc = vc_dev_error(d, NULL, err, "field names are strings, got a %s",
                               luaL_typename(L, -2));
         } else {
             const char *key = lua_tostring(L, -2);

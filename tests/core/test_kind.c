@@ -73,6 +73,47 @@ static void test_lookup_and_suggest(void)
     vc_dev_free(d);
 }
 
+/* A device error carries what its message names as data: the kind, the
+ * device id when known, the kind field (pointing into the table). */
+static void test_error_fields(void)
+{
+    vc_error_t err = {0};
+    vc_dev_t *d = NULL;
+    kv_t fd[] = {{"id", "c1"}, {"backend", "socket"}, {"fd", "2"}, {NULL, NULL}};
+    ASSERT_INT_EQ(vc_test_build_device("chardev", fd, &d, &err), VC_ERECIPE);
+    ASSERT_STR_EQ(err.msg, "chardev 'c1': field 'fd': 2 is out of range (3 to 65535)");
+    const vc_kind_t *k = vc_kind_find("chardev");
+    ASSERT(err.device == k->name);
+    ASSERT(err.field == k->fields[vc_kind_field(k, "fd")].name);
+    ASSERT_STR_EQ(err.id, "c1");
+
+    /* required, found by finish; no id yet */
+    kv_t tag[] = {{"path", "/srv"}, {NULL, NULL}};
+    ASSERT_INT_EQ(vc_test_build_device("virtio-9p", tag, &d, &err), VC_ERECIPE);
+    ASSERT_STR_EQ(err.msg, "virtio-9p: field 'id': is required");
+    ASSERT_STR_EQ(err.device, "virtio-9p");
+    ASSERT_STR_EQ(err.field, "id");
+    ASSERT_STR_EQ(err.id, "");
+
+    /* a kind check about the device as a whole: no field */
+    kv_t tap[] = {{"id", "tap0"}, {NULL, NULL}};
+    ASSERT_INT_EQ(vc_test_build_device("virtio-net-tap", tap, &d, &err), VC_ERECIPE);
+    ASSERT_STR_CONTAINS(err.msg, "virtio-net-tap 'tap0': exactly one of 'ifname' and 'fds'");
+    ASSERT_STR_EQ(err.device, "virtio-net-tap");
+    ASSERT(err.field == NULL);
+    ASSERT_STR_EQ(err.id, "tap0");
+
+    /* a kind check about one field */
+    kv_t mac[] = {{"id", "n0"}, {"mac", "01:00:00:00:00:01"}, {NULL, NULL}};
+    ASSERT_INT_EQ(vc_test_build_device("virtio-net-user", mac, &d, &err), VC_ERECIPE);
+    ASSERT_STR_EQ(err.field, "mac");
+
+    /* any other error clears them */
+    vc_error_set(&err, -EINVAL, "not about a device");
+    ASSERT(err.device == NULL && err.field == NULL);
+    ASSERT_STR_EQ(err.id, "");
+}
+
 /* The id role is declared per field; it must agree with what the field
  * emits: a field defines an id exactly when its value lands as "id=" in one
  * of the kind's options (the device's own, or its backend's or object's). */
@@ -215,6 +256,7 @@ int main(void)
     RUN(test_golden);
     RUN(test_rejects);
     RUN(test_lookup_and_suggest);
+    RUN(test_error_fields);
     RUN(test_id_roles);
     RUN(test_qemu_accepts);
     return 0;
