@@ -7,15 +7,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "argv.h"
 
 #define VC_LISTEN_BACKLOG 8
+/* How often vc_rundir_create tries a new name when the final name of its
+ * temporary directory is taken (mkdtemp only makes the temporary one unique). */
+#define VC_CREATE_ATTEMPTS 16
 
 /* Creates path and its missing parents; directories we create get 0700. */
 static int mkdir_p(const char *path, vc_error_t *err)
@@ -93,32 +98,125 @@ int vc_rundir_base(const char *override, char *out, size_t size, vc_error_t *err
     return 0;
 }
 
-int vc_rundir_create(const char *base, const char *name, char *out, size_t size, vc_error_t *err)
+/* The owner record is a lock rather than a pid (and start time) to check:
+ * the kernel drops a flock when the owner's last fd to it closes, however
+ * the owner ends (exit, SIGKILL, a crash), so the sweep asks the kernel
+ * instead of guessing from /proc, and nothing can be mistaken for the
+ * owner: not a process that reused its pid, not one in another pid
+ * namespace, not one from before a reboot. The price is one fd per
+ * directory, held by the caller; the pid in the file is only for people.
+ *
+ * The record is made as owner.new and renamed once it is locked, so a file
+ * named owner is locked by its maker from the moment it has that name: a
+ * sweep never finds it free merely because it was just created. */
+static int make_owner(const char *dir, int *out, vc_error_t *err)
 {
-    if (!base || !name) return vc_error_set(err, -EINVAL, "rundir: base and name are required");
+    char tmp[4096], path[4096], text[32];
+    if (snprintf(tmp, sizeof tmp, "%s/" VC_RUNDIR_OWNER ".new", dir) >= (int)sizeof tmp ||
+        snprintf(path, sizeof path, "%s/" VC_RUNDIR_OWNER, dir) >= (int)sizeof path)
+        return vc_error_set(err, -ENAMETOOLONG, "run directory path '%s' is too long", dir);
+    int rc, fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        return vc_error_set(err, rc, "cannot create '%s': %s", tmp, strerror(-rc));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot lock '%s': %s", tmp, strerror(-rc));
+        goto fail;
+    }
+    int n = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (write(fd, text, (size_t)n) != n) {
+        rc = errno ? -errno : -EIO;
+        vc_error_set(err, rc, "cannot write '%s': %s", tmp, strerror(-rc));
+        goto fail;
+    }
+    if (rename(tmp, path) < 0) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot rename '%s' to '%s': %s", tmp, path, strerror(-rc));
+        goto fail;
+    }
+    *out = fd;
+    return 0;
+
+fail:
+    close(fd);
+    return rc;
+}
+
+/* Moves a finished directory to its final name without replacing anything
+ * there (plain rename() would replace an empty directory of that name).
+ * Returns 0 or a negative errno, -EEXIST when the name is taken. */
+static int move_into_place(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -errno;
+    /* A file system without RENAME_NOREPLACE: claim the name with mkdir,
+     * which fails on any existing entry, then replace that empty directory.
+     * Until the rename the claimed directory has no owner record, a moment
+     * the sweep's grace period covers. */
+    if (mkdir(to, 0700) < 0) return -errno;
+    if (rename(from, to) < 0) {
+        int rc = -errno;
+        rmdir(to);
+        return rc;
+    }
+    return 0;
+}
+
+int vc_rundir_create(const char *base, const char *name, char *out, size_t size, int *owner_fd,
+                     vc_error_t *err)
+{
+    if (!base || !name || !owner_fd)
+        return vc_error_set(err, -EINVAL, "rundir: base, name and owner_fd are required");
     int rc = vc_id_check(name, "VM name", err);
     if (rc) return rc;
 
-    char path[4096];
+    char path[4096], tmp[4096];
     int n = snprintf(path, sizeof path, "%s/%s-XXXXXX", base, name);
-    if (n < 0 || (size_t)n >= sizeof path)
+    if (n < 0 || (size_t)n + 1 >= sizeof path)
         return vc_error_set(err, -ENAMETOOLONG, "run directory path under '%s' is too long", base);
     if ((size_t)n >= size)
         return vc_error_set(err, -ENAMETOOLONG, "run directory '%s' does not fit a %zu-byte buffer",
                             path, size);
-    if (!mkdtemp(path)) {
-        int e = errno;
-        return vc_error_set(err, -e, "cannot create run directory under '%s': %s", base,
-                            strerror(e));
-    }
-    /* mkdtemp already uses 0700, but make it explicit */
-    if (chmod(path, 0700) < 0) {
-        int e = errno;
-        rmdir(path);
-        return vc_error_set(err, -e, "cannot chmod '%s': %s", path, strerror(e));
+
+    int fd = -1;
+    for (int attempt = 1;; attempt++) {
+        snprintf(tmp, sizeof tmp, "%s/.%s-XXXXXX", base, name);
+        if (!mkdtemp(tmp)) {
+            int e = errno;
+            return vc_error_set(err, -e, "cannot create run directory under '%s': %s", base,
+                                strerror(e));
+        }
+        /* mkdtemp asks for 0700 but a umask may have cleared bits we need */
+        if (chmod(tmp, 0700) < 0) {
+            rc = -errno;
+            vc_error_set(err, rc, "cannot chmod '%s': %s", tmp, strerror(-rc));
+            goto fail;
+        }
+        rc = make_owner(tmp, &fd, err);
+        if (rc) goto fail;
+        /* the final name takes the suffix mkdtemp chose */
+        memcpy(path + n - 6, tmp + n + 1 - 6, 6);
+        rc = move_into_place(tmp, path);
+        if (rc == 0) break;
+        if (rc != -EEXIST || attempt == VC_CREATE_ATTEMPTS) {
+            vc_error_set(err, rc, "cannot rename '%s' to '%s': %s", tmp, path, strerror(-rc));
+            goto fail;
+        }
+        vc_rundir_remove(tmp, NULL);
+        close(fd);
+        fd = -1;
     }
     memcpy(out, path, (size_t)n + 1);
+    *owner_fd = fd;
     return 0;
+
+fail:
+    /* remove before unlocking, so that no sweep judges it in between */
+    vc_rundir_remove(tmp, NULL);
+    if (fd >= 0) close(fd);
+    return rc;
 }
 
 int vc_rundir_socket_path(const char *dir, const char *file, char *out, size_t size,
@@ -212,12 +310,21 @@ int vc_rundir_remove(const char *dir, vc_error_t *err)
             }
             break;
         }
-        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0) continue;
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0 ||
+            strcmp(ent->d_name, VC_RUNDIR_OWNER) == 0)
+            continue;
         if (unlinkat(dirfd(d), ent->d_name, 0) < 0 && errno != ENOENT) {
             rc = -errno;
             vc_error_set(err, rc, "cannot remove '%s/%s': %s", dir, ent->d_name, strerror(-rc));
             goto fail;
         }
+    }
+    /* Last: without it a sweep would take the half-removed directory for
+     * one of an older vclaunch and judge it by its pidfile. */
+    if (unlinkat(dirfd(d), VC_RUNDIR_OWNER, 0) < 0 && errno != ENOENT) {
+        rc = -errno;
+        vc_error_set(err, rc, "cannot remove '%s/%s': %s", dir, VC_RUNDIR_OWNER, strerror(-rc));
+        goto fail;
     }
     closedir(d);
     d = NULL;
@@ -269,9 +376,11 @@ static int alive(pid_t pid)
     return !(p && p[1] == ' ' && p[2] == 'Z');
 }
 
-/* "<id>-XXXXXX": what vc_rundir_create makes. */
+/* "<id>-XXXXXX", what vc_rundir_create makes, or ".<id>-XXXXXX", the
+ * temporary name it builds it under. */
 static int is_vm_dir_name(const char *name)
 {
+    if (name[0] == '.') name++;
     size_t len = strlen(name);
     if (len < 8 || name[len - 7] != '-') return 0;
     char id[VC_ID_MAX + 1];
@@ -279,6 +388,43 @@ static int is_vm_dir_name(const char *name)
     memcpy(id, name, len - 7);
     id[len - 7] = '\0';
     return vc_id_check(id, "VM name", NULL) == 0;
+}
+
+/* Whether the VM directory dir (st from its lstat) is abandoned. When its
+ * owner lock was free, *lock receives the fd now holding it; the caller
+ * keeps it until the directory is gone, so no other sweep and no owner
+ * (there is none) can act on the directory meanwhile. */
+static int abandoned(const char *dir, const struct stat *st, int *lock)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/" VC_RUNDIR_OWNER, dir) >= (int)sizeof path) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            /* The lock may have come free because the owner removed the
+             * directory and then let go: only a record still linked under
+             * its name was abandoned. */
+            struct stat held, named;
+            if (fstat(fd, &held) == 0 && lstat(path, &named) == 0 && held.st_dev == named.st_dev &&
+                held.st_ino == named.st_ino) {
+                *lock = fd;
+                return 1;
+            }
+        }
+        /* EWOULDBLOCK: the owner lives (this process or another, or a child
+         * that inherited the fd). Any other error: we cannot tell; keep. */
+        close(fd);
+        return 0;
+    }
+    if (errno != ENOENT) return 0;
+    /* No owner record: made by an older vclaunch, or a temporary directory
+     * left by a crash before its record. For the former the pidfile still
+     * says whether its QEMU is gone; without one, only age can tell a VM
+     * starting under an older vclaunch from one abandoned. */
+    pid_t pid = read_pid(dir);
+    if (pid) return !alive(pid);
+    time_t now = time(NULL);
+    return now >= st->st_mtime && now - st->st_mtime >= VC_RUNDIR_GRACE;
 }
 
 int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err)
@@ -298,10 +444,10 @@ int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err)
         if (snprintf(dir, sizeof dir, "%s/%s", base, ent->d_name) >= (int)sizeof dir) continue;
         struct stat st;
         if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
-        pid_t pid = read_pid(dir);
-        /* Only a QEMU that is gone: no pidfile yet may be a VM starting. */
-        if (pid == 0 || alive(pid)) continue;
+        int lock = -1;
+        if (!abandoned(dir, &st, &lock)) continue;
         rc = vc_rundir_remove(dir, err);
+        if (lock >= 0) close(lock);
         if (rc == 0) (*removed)++;
     }
     closedir(d);

@@ -5,6 +5,9 @@
 #include "vc_lua.h"
 
 #define SOCKET_MT "vclaunch.ListenSocket"
+#define OWNER_MT "vclaunch.RundirOwner"
+/* Registry table: directory path -> the OWNER_MT userdata holding its lock. */
+#define OWNERS_KEY "vclaunch.rundir_owners"
 
 typedef struct sock_ud {
     int fd;
@@ -38,6 +41,33 @@ static int vc_lua_socket_close(lua_State *L)
     return 0;
 }
 
+/* The owner lock of a runtime directory. Lua never sees it: it sits in
+ * the OWNERS_KEY table under the directory's path, so core.rundir can keep
+ * returning a plain path, and core.rundir_remove closes it once the
+ * directory is gone. A lock still held at lua_close is closed by __gc, and
+ * the next sweep may then remove its directory. */
+typedef struct owner_ud {
+    int fd;
+} owner_ud_t;
+
+static int vc_lua_owner_close(lua_State *L)
+{
+    owner_ud_t *o = luaL_checkudata(L, 1, OWNER_MT);
+    if (o->fd >= 0) close(o->fd);
+    o->fd = -1;
+    return 0;
+}
+
+/* Pushes the OWNERS_KEY table, made on first use. */
+static void push_owners(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, OWNERS_KEY) == LUA_TTABLE) return;
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, OWNERS_KEY);
+}
+
 /* core.rundir(name, base_override) -> path of a new private directory */
 static int vc_lua_core_rundir(lua_State *L)
 {
@@ -45,9 +75,15 @@ static int vc_lua_core_rundir(lua_State *L)
     const char *override = luaL_optstring(L, 2, NULL);
     char base[4096], dir[4096];
     vc_error_t err = {0};
+    push_owners(L);
+    /* made before the lock exists, so that no later error can leak its fd */
+    owner_ud_t *o = lua_newuserdatauv(L, sizeof *o, 0);
+    o->fd = -1;
+    luaL_setmetatable(L, OWNER_MT);
     if (vc_rundir_base(override, base, sizeof base, &err) ||
-        vc_rundir_create(base, name, dir, sizeof dir, &err))
+        vc_rundir_create(base, name, dir, sizeof dir, &o->fd, &err))
         return vc_lua_raise_core(L, 1, &err);
+    lua_setfield(L, -2, dir);
     lua_pushstring(L, dir);
     return 1;
 }
@@ -65,11 +101,24 @@ static int vc_lua_core_rundir_sweep(lua_State *L)
     return 1;
 }
 
-/* core.rundir_remove(path) */
+/* core.rundir_remove(path): removes the directory, then lets go of its
+ * owner lock when core.rundir made it here. The lock goes even when the
+ * removal fails: we are done with the directory, and the next sweep is
+ * then free to finish the job. */
 static int vc_lua_core_rundir_remove(lua_State *L)
 {
+    const char *dir = luaL_checkstring(L, 1);
     vc_error_t err = {0};
-    if (vc_rundir_remove(luaL_checkstring(L, 1), &err)) return vc_lua_raise_core(L, 1, &err);
+    int rc = vc_rundir_remove(dir, &err);
+    push_owners(L);
+    if (lua_getfield(L, -1, dir) == LUA_TUSERDATA) {
+        owner_ud_t *o = luaL_checkudata(L, -1, OWNER_MT);
+        if (o->fd >= 0) close(o->fd);
+        o->fd = -1;
+        lua_pushnil(L);
+        lua_setfield(L, -3, dir);
+    }
+    if (rc) return vc_lua_raise_core(L, 1, &err);
     return 0;
 }
 
@@ -93,6 +142,8 @@ void vc_lua_open_rundir(lua_State *L)
         {NULL, NULL},
     };
     vc_lua_new_class(L, SOCKET_MT, socket_methods, vc_lua_socket_close);
+    static const luaL_Reg owner_methods[] = {{NULL, NULL}};
+    vc_lua_new_class(L, OWNER_MT, owner_methods, vc_lua_owner_close);
     static const luaL_Reg fns[] = {
         {"listen", vc_lua_core_listen},
         {"rundir", vc_lua_core_rundir},

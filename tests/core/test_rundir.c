@@ -1,9 +1,11 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -92,21 +94,69 @@ static void test_base_too_small_buffer(void)
     rm(tmp);
 }
 
+/* Whether dir's owner record is locked by someone: a fresh open file
+ * description of it cannot take the lock. */
+static int owner_locked(const char *dir)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/" VC_RUNDIR_OWNER, dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ASSERT(fd >= 0);
+    int rc = flock(fd, LOCK_EX | LOCK_NB);
+    int e = errno;
+    close(fd);
+    if (rc == 0) return 0;
+    ASSERT_INT_EQ(e, EWOULDBLOCK);
+    return 1;
+}
+
+/* How many entries base holds, "." and ".." aside. */
+static int entries(const char *base)
+{
+    DIR *d = opendir(base);
+    ASSERT(d != NULL);
+    int n = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)))
+        if (strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0) n++;
+    closedir(d);
+    return n;
+}
+
 static void test_create_unique_0700(void)
 {
     char tmp[64], a[PATH_MAX], b[PATH_MAX], prefix[PATH_MAX];
     make_tmp(tmp, sizeof tmp);
     vc_error_t err = {0};
-    ASSERT_INT_EQ(vc_rundir_create(tmp, "vm-1.x_y", a, sizeof a, &err), 0);
-    ASSERT_INT_EQ(vc_rundir_create(tmp, "vm-1.x_y", b, sizeof b, &err), 0);
+    int fa = -1, fb = -1;
+    ASSERT_INT_EQ(vc_rundir_create(tmp, "vm-1.x_y", a, sizeof a, &fa, &err), 0);
+    ASSERT_INT_EQ(vc_rundir_create(tmp, "vm-1.x_y", b, sizeof b, &fb, &err), 0);
     ASSERT(strcmp(a, b) != 0);
     snprintf(prefix, sizeof prefix, "%s/vm-1.x_y-", tmp);
     ASSERT_INT_EQ(strncmp(a, prefix, strlen(prefix)), 0);
     ASSERT_INT_EQ(strlen(a), strlen(prefix) + 6);
     ASSERT_INT_EQ(mode_of(a), 0700);
     ASSERT_INT_EQ(mode_of(b), 0700);
+    /* the temporary names are gone; only the two directories remain */
+    ASSERT_INT_EQ(entries(tmp), 2);
+    /* each holds only its owner record: our pid, locked through an fd
+     * that QEMU (exec'd) would not inherit */
+    ASSERT_INT_EQ(entries(a), 1);
+    char path[PATH_MAX], text[32] = "", want[32];
+    snprintf(path, sizeof path, "%s/" VC_RUNDIR_OWNER, a);
+    FILE *f = fopen(path, "r");
+    ASSERT(f != NULL);
+    ASSERT(fgets(text, sizeof text, f) != NULL);
+    fclose(f);
+    snprintf(want, sizeof want, "%d\n", (int)getpid());
+    ASSERT_STR_EQ(text, want);
+    ASSERT(owner_locked(a));
+    ASSERT(owner_locked(b));
+    ASSERT(fcntl(fa, F_GETFD) & FD_CLOEXEC);
     rm(a);
     rm(b);
+    close(fa);
+    close(fb);
     rm(tmp);
 }
 
@@ -121,7 +171,9 @@ static void test_create_invalid_name(void)
     const char *bad[] = {"", "1vm", "-vm", "vm/x", "vm x", "../x", longname};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         vc_error_t err = {0};
-        ASSERT_INT_EQ(vc_rundir_create(tmp, bad[i], out, sizeof out, &err), -EINVAL);
+        int fd = -1;
+        ASSERT_INT_EQ(vc_rundir_create(tmp, bad[i], out, sizeof out, &fd, &err), -EINVAL);
+        ASSERT_INT_EQ(fd, -1);
         ASSERT_INT_EQ(err.code, -EINVAL);
         char quoted[100];
         /* a long name is quoted cut at 40 characters, an empty one not at all */
@@ -131,8 +183,12 @@ static void test_create_invalid_name(void)
     /* VC_ID_MAX characters is still valid */
     longname[VC_ID_MAX] = '\0';
     vc_error_t err = {0};
-    ASSERT_INT_EQ(vc_rundir_create(tmp, longname, out, sizeof out, &err), 0);
+    int fd = -1;
+    ASSERT_INT_EQ(vc_rundir_create(tmp, longname, out, sizeof out, &fd, &err), 0);
     rm(out);
+    close(fd);
+    /* nothing is left behind by the refused names */
+    ASSERT_INT_EQ(entries(tmp), 0);
     rm(tmp);
 }
 
@@ -275,6 +331,8 @@ static int present(const char *base, const char *name)
     return stat(dir, &st) == 0;
 }
 
+/* Directories without an owner record, as a vclaunch older than the
+ * record made them: judged by their pidfile, and without one by age. */
 static void test_sweep(void)
 {
     char base[64];
@@ -293,6 +351,9 @@ static void test_sweep(void)
     ASSERT_INT_EQ(waitid(P_PID, (id_t)zombie, &si, WEXITED | WNOWAIT), 0);
     vm_dir(base, "zombie-Zzz111", zombie);
     vm_dir(base, "alive-XyZ789", getpid());
+    /* Was kept for having no pidfile ("a VM still starting"); that alone
+     * now keeps it only for VC_RUNDIR_GRACE seconds (test_sweep_ownerless),
+     * and it was just made. */
     vm_dir(base, "starting-Qwe456", 0);
     vm_dir(base, "not_a_vm_dir", dead);
     vm_dir(base, "1bad-Rty000", dead);
