@@ -2,12 +2,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -323,6 +326,12 @@ static void vm_dir(const char *base, const char *name, pid_t pid)
     fclose(f);
 }
 
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
 static int present(const char *base, const char *name)
 {
     char dir[256];
@@ -384,6 +393,275 @@ static void test_sweep(void)
     ASSERT_INT_EQ(removed, 0);
 }
 
+/* Sets the access and modification times of path to ago seconds back. */
+static void age(const char *path, int ago)
+{
+    struct timeval now, tv[2];
+    ASSERT_INT_EQ(gettimeofday(&now, NULL), 0);
+    tv[0] = tv[1] = (struct timeval){.tv_sec = now.tv_sec - ago};
+    ASSERT_INT_EQ(utimes(path, tv), 0);
+}
+
+/* Writes pid into dir/pid, as QEMU's -pidfile does. */
+static void write_pidfile(const char *dir, pid_t pid)
+{
+    char file[PATH_MAX];
+    snprintf(file, sizeof file, "%s/pid", dir);
+    FILE *f = fopen(file, "w");
+    ASSERT(f != NULL);
+    fprintf(f, "%d\n", (int)pid);
+    fclose(f);
+}
+
+/* A pid that names no process: a reaped child's. */
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) _exit(0);
+    ASSERT_INT_EQ(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
+/* In a forked child: dies with the test, so that a failed assert in the
+ * parent leaves no child behind. */
+static void die_with_parent(pid_t parent)
+{
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(5);
+}
+
+/* Forks a child, as another vclaunch, that makes a VM directory under base
+ * and sends its path into dir; then it exits (wait false) or waits to be
+ * killed (wait true). */
+static pid_t owner_child(const char *base, const char *name, int wait, char *dir, size_t size)
+{
+    int p[2];
+    ASSERT_INT_EQ(pipe2(p, O_CLOEXEC), 0);
+    pid_t parent = getpid(), pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        die_with_parent(parent);
+        close(p[0]);
+        char out[PATH_MAX];
+        int fd = -1;
+        vc_error_t err = {0};
+        if (vc_rundir_create(base, name, out, sizeof out, &fd, &err)) _exit(2);
+        /* under PIPE_BUF: one atomic write, read whole by the parent */
+        if (write(p[1], out, strlen(out) + 1) < 0) _exit(3);
+        if (!wait) _exit(0);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    ssize_t n = read(p[0], dir, size);
+    close(p[0]);
+    ASSERT(n > 0 && dir[n - 1] == '\0');
+    return pid;
+}
+
+static int sweep(const char *base)
+{
+    vc_error_t err = {0};
+    int removed = -1;
+    ASSERT_INT_EQ(vc_rundir_sweep(base, &removed, &err), 0);
+    return removed;
+}
+
+/* A vclaunch that died before QEMU wrote a pidfile: its directory goes
+ * (before the owner record it was taken for a VM still starting and kept
+ * for ever). So does one whose dead owner's QEMU wrote a pidfile naming a
+ * live process: the owner, not the pidfile, decides. */
+static void test_sweep_dead_owner(void)
+{
+    char base[64], a[PATH_MAX], b[PATH_MAX];
+    make_tmp(base, sizeof base);
+    int status;
+    pid_t c = owner_child(base, "nopid", 0, a, sizeof a);
+    ASSERT_INT_EQ(waitpid(c, &status, 0), c);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    c = owner_child(base, "livepid", 0, b, sizeof b);
+    ASSERT_INT_EQ(waitpid(c, &status, 0), c);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    write_pidfile(b, getpid());
+    ASSERT(exists(a));
+    ASSERT_INT_EQ(sweep(base), 2);
+    ASSERT(!exists(a));
+    ASSERT(!exists(b));
+    ASSERT_INT_EQ(entries(base), 0);
+    rm(base);
+}
+
+/* Another live vclaunch's directory is kept, even once its QEMU is gone
+ * (its pidfile names a dead process): that vclaunch removes it itself. It
+ * goes at the first sweep after its owner is killed. */
+static void test_sweep_live_owner(void)
+{
+    char base[64], dir[PATH_MAX];
+    make_tmp(base, sizeof base);
+    pid_t c = owner_child(base, "other", 1, dir, sizeof dir);
+    ASSERT_INT_EQ(sweep(base), 0);
+    ASSERT(exists(dir));
+    write_pidfile(dir, dead_pid());
+    ASSERT_INT_EQ(sweep(base), 0);
+    ASSERT(exists(dir));
+    ASSERT(owner_locked(dir));
+    ASSERT_INT_EQ(kill(c, SIGKILL), 0);
+    int status;
+    ASSERT_INT_EQ(waitpid(c, &status, 0), c);
+    ASSERT(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ASSERT_INT_EQ(sweep(base), 1);
+    ASSERT(!exists(dir));
+    rm(base);
+}
+
+/* The pid in the owner record is not trusted: here it names a live process
+ * (this one), as when a dead owner's pid has been reused, but nobody holds
+ * the lock, so the directory goes. */
+static void test_sweep_pid_not_trusted(void)
+{
+    char base[64], dir[PATH_MAX];
+    make_tmp(base, sizeof base);
+    vc_error_t err = {0};
+    int fd = -1;
+    ASSERT_INT_EQ(vc_rundir_create(base, "reused", dir, sizeof dir, &fd, &err), 0);
+    close(fd);
+    ASSERT(!owner_locked(dir));
+    ASSERT_INT_EQ(sweep(base), 1);
+    ASSERT(!exists(dir));
+    rm(base);
+}
+
+/* This process's own directory is kept: as made, with a live QEMU's
+ * pidfile, and once that QEMU is gone. */
+static void test_sweep_own_dir_kept(void)
+{
+    char base[64], dir[PATH_MAX];
+    make_tmp(base, sizeof base);
+    vc_error_t err = {0};
+    int fd = -1;
+    ASSERT_INT_EQ(vc_rundir_create(base, "mine", dir, sizeof dir, &fd, &err), 0);
+    ASSERT_INT_EQ(sweep(base), 0);
+    write_pidfile(dir, getpid());
+    ASSERT_INT_EQ(sweep(base), 0);
+    write_pidfile(dir, dead_pid());
+    ASSERT_INT_EQ(sweep(base), 0);
+    ASSERT(exists(dir));
+    rm(dir);
+    close(fd);
+    rm(base);
+}
+
+/* Neither owner record nor pidfile: from an older vclaunch, or a temporary
+ * directory (.<id>-XXXXXX) left by a crash before its record. Such a
+ * directory goes once it is VC_RUNDIR_GRACE seconds old. */
+static void test_sweep_ownerless(void)
+{
+    char base[64], dir[PATH_MAX];
+    make_tmp(base, sizeof base);
+    const struct {
+        const char *name;
+        int ago, kept;
+    } cases[] = {
+        {"old-Aaa111", VC_RUNDIR_GRACE + 5, 0},
+        {"young-Bbb222", VC_RUNDIR_GRACE - 10, 1},
+        {"fresh-Ccc333", 0, 1},
+        {".tmpold-Ddd444", VC_RUNDIR_GRACE + 5, 0},
+        {".tmpnew-Eee555", 0, 1},
+    };
+    size_t n = sizeof cases / sizeof cases[0];
+    for (size_t i = 0; i < n; i++) {
+        vm_dir(base, cases[i].name, 0);
+        snprintf(dir, sizeof dir, "%s/%s", base, cases[i].name);
+        if (cases[i].ago) age(dir, cases[i].ago);
+    }
+    ASSERT_INT_EQ(sweep(base), 2);
+    for (size_t i = 0; i < n; i++) {
+        if (present(base, cases[i].name) != cases[i].kept)
+            VC_FAIL("%s: want %s", cases[i].name, cases[i].kept ? "kept" : "swept");
+        snprintf(dir, sizeof dir, "%s/%s", base, cases[i].name);
+        if (cases[i].kept) rm(dir);
+    }
+    rm(base);
+}
+
+/* A real vclaunch killed with SIGKILL right after vc_rundir_create returns,
+ * before anything else: the directory it leaves is complete (no temporary
+ * name) and is swept, even while the dead owner is a zombie not yet reaped. */
+static void test_sweep_killed_during_create(void)
+{
+    char base[64];
+    make_tmp(base, sizeof base);
+    pid_t parent = getpid(), c = fork();
+    ASSERT(c >= 0);
+    if (c == 0) {
+        die_with_parent(parent);
+        char out[PATH_MAX];
+        int fd = -1;
+        vc_error_t err = {0};
+        if (vc_rundir_create(base, "victim", out, sizeof out, &fd, &err)) _exit(2);
+        raise(SIGKILL);
+        _exit(3);
+    }
+    siginfo_t si;
+    ASSERT_INT_EQ(waitid(P_PID, (id_t)c, &si, WEXITED | WNOWAIT), 0);
+    ASSERT_INT_EQ(si.si_code, CLD_KILLED);
+    ASSERT_INT_EQ(si.si_status, SIGKILL);
+    DIR *d = opendir(base);
+    ASSERT(d != NULL);
+    struct dirent *ent;
+    int found = 0;
+    while ((ent = readdir(d))) {
+        if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0) continue;
+        ASSERT_INT_EQ(strncmp(ent->d_name, "victim-", 7), 0);
+        found++;
+    }
+    closedir(d);
+    ASSERT_INT_EQ(found, 1);
+    ASSERT_INT_EQ(sweep(base), 1);
+    ASSERT_INT_EQ(entries(base), 0);
+    ASSERT_INT_EQ(waitpid(c, NULL, 0), c);
+    rm(base);
+}
+
+/* Sweeps racing a vclaunch that makes and removes directories in a loop
+ * never take one of its directories: under its final name a directory has
+ * its owner record, locked, from its first moment. */
+static void test_sweep_races_create(void)
+{
+    char base[64];
+    make_tmp(base, sizeof base);
+    pid_t parent = getpid(), c = fork();
+    ASSERT(c >= 0);
+    if (c == 0) {
+        die_with_parent(parent);
+        for (int i = 0; i < 300; i++) {
+            char out[PATH_MAX];
+            int fd = -1;
+            vc_error_t err = {0};
+            struct stat st;
+            if (vc_rundir_create(base, "busy", out, sizeof out, &fd, &err)) _exit(2);
+            write_pidfile(out, getpid());
+            if (stat(out, &st) < 0) _exit(3); /* a sweep took it */
+            if (vc_rundir_remove(out, &err)) _exit(4);
+            close(fd);
+        }
+        _exit(0);
+    }
+    int status, sweeps = 0;
+    for (;;) {
+        ASSERT_INT_EQ(sweep(base), 0);
+        sweeps++;
+        pid_t w = waitpid(c, &status, WNOHANG);
+        ASSERT(w >= 0);
+        if (w == c) break;
+    }
+    ASSERT(WIFEXITED(status));
+    ASSERT_INT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_INT_GE(sweeps, 1);
+    ASSERT_INT_EQ(entries(base), 0);
+    rm(base);
+}
+
 int main(void)
 {
     RUN(test_base_override_created_0700);
@@ -396,5 +674,12 @@ int main(void)
     RUN(test_remove);
     RUN(test_remove_missing);
     RUN(test_sweep);
+    RUN(test_sweep_dead_owner);
+    RUN(test_sweep_live_owner);
+    RUN(test_sweep_pid_not_trusted);
+    RUN(test_sweep_own_dir_kept);
+    RUN(test_sweep_ownerless);
+    RUN(test_sweep_killed_during_create);
+    RUN(test_sweep_races_create);
     return 0;
 }
