@@ -108,8 +108,11 @@ static int set_field(lua_State *L, vc_dev_t *d, int f, int idx, vc_error_t *err)
 {
     const vc_field_t *fd = &d->kind->fields[f];
     switch (lua_type(L, idx)) {
-    case LUA_TSTRING:
-        return vc_dev_set_str(d, f, lua_tostring(L, idx), err);
+    case LUA_TSTRING: {
+        const char *s = vc_lua_to_text(L, idx, NULL);
+        if (!s) return vc_dev_error(d, fd->name, err, "holds a NUL byte");
+        return vc_dev_set_str(d, f, s, err);
+    }
     case LUA_TBOOLEAN:
         return vc_dev_set_bool(d, f, lua_toboolean(L, idx), err);
     case LUA_TNUMBER:
@@ -154,6 +157,9 @@ static vc_dev_t *check_device(lua_State *L, const char *name, int idx, vc_error_
         if (lua_type(L, -2) != LUA_TSTRING) {
             rc = vc_dev_error(d, NULL, err, "field names are strings, got a %s",
                               luaL_typename(L, -2));
+        } else if (!vc_lua_to_text(L, -2, NULL)) {
+            rc = vc_dev_error(d, NULL, err, "field name \"%s\\0...\" holds a NUL byte",
+                              lua_tostring(L, -2));
         } else {
             const char *key = lua_tostring(L, -2);
             int f = vc_kind_field(k, key);
@@ -192,16 +198,38 @@ static void push_argv(lua_State *L, const vc_argv_t *a)
 }
 
 /* See vc_lua.h. */
+const char *vc_lua_to_text(lua_State *L, int idx, size_t *len)
+{
+    size_t n;
+    const char *s = lua_tolstring(L, idx, &n);
+    if (!s || memchr(s, '\0', n)) return NULL;
+    if (len) *len = n;
+    return s;
+}
+
+/* See vc_lua.h. */
+const char *vc_lua_check_text(lua_State *L, int idx, size_t *len, const char *what)
+{
+    const char *s = vc_lua_to_text(L, idx, len);
+    if (!s)
+        vc_lua_raise(L, 2, "usage", "%s %s", what,
+                     lua_type(L, idx) == LUA_TSTRING ? "holds a NUL byte" : "is not a string");
+    return s;
+}
+
+/* See vc_lua.h. */
 void vc_lua_check_argv(lua_State *L, int idx, vc_argv_t *a)
 {
     luaL_checktype(L, idx, LUA_TTABLE);
     lua_Integer n = luaL_len(L, idx);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_rawgeti(L, idx, i);
-        const char *s = lua_tostring(L, -1);
+        const char *s = vc_lua_to_text(L, -1, NULL);
         if (!s || vc_argv_push(a, s)) {
             vc_argv_free(a);
-            vc_lua_raise(L, 2, "usage", "argv[%lld] is not a string", (long long)i);
+            if (s) vc_lua_raise(L, 2, "io", "out of memory");
+            vc_lua_raise(L, 2, "usage", "argv[%lld] %s", (long long)i,
+                         lua_type(L, -1) == LUA_TSTRING ? "holds a NUL byte" : "is not a string");
         }
         lua_pop(L, 1);
     }
@@ -211,15 +239,16 @@ void vc_lua_check_argv(lua_State *L, int idx, vc_argv_t *a)
  * kind suggestions), or nil */
 static int vc_lua_core_suggest(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = vc_lua_check_text(L, 1, NULL, "name");
     luaL_checktype(L, 2, LUA_TTABLE);
     size_t n = (size_t)luaL_len(L, 2);
     const char **names = lua_newuserdatauv(L, sizeof *names * (n ? n : 1), 0);
     for (size_t i = 0; i < n; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "names[%zu]", i + 1);
         lua_rawgeti(L, 2, (lua_Integer)i + 1);
-        names[i] = lua_tostring(L, -1); /* the strings stay in the table */
+        names[i] = vc_lua_check_text(L, -1, NULL, what); /* the strings stay in the table */
         lua_pop(L, 1);
-        if (!names[i]) return luaL_argerror(L, 2, "names must be strings");
     }
     const char *best = vc_suggest(name, names, n);
     if (best)
@@ -234,7 +263,7 @@ static int vc_lua_core_suggest(lua_State *L)
  * along), in field order */
 static int vc_lua_core_emit(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = vc_lua_check_text(L, 1, NULL, "device kind");
     luaL_checktype(L, 2, LUA_TTABLE);
     vc_error_t err = {0};
     vc_dev_t *d = check_device(L, name, 2, &err);
@@ -259,6 +288,7 @@ static int vc_lua_core_emit(lua_State *L)
 static int vc_lua_core_render(lua_State *L)
 {
     static const char *const formats[] = {"shell", "json", NULL};
+    if (!lua_isnoneornil(L, 2)) vc_lua_check_text(L, 2, NULL, "format");
     int format = luaL_checkoption(L, 2, "shell", formats);
     vc_argv_t a = VC_ARGV_INIT;
     vc_lua_check_argv(L, 1, &a);
@@ -273,7 +303,7 @@ static int vc_lua_core_render(lua_State *L)
 /* core.escape(value) -> value with commas doubled; raises on control chars */
 static int vc_lua_core_escape(lua_State *L)
 {
-    const char *v = luaL_checkstring(L, 1);
+    const char *v = vc_lua_check_text(L, 1, NULL, "value");
     vc_buf_t b = VC_BUF_INIT;
     vc_error_t err = {0};
     if (vc_escape_value(&b, v, "value", &err)) {
@@ -288,8 +318,8 @@ static int vc_lua_core_escape(lua_State *L)
 /* core.check_id(id, what) -> id; raises recipe on an id QEMU would refuse */
 static int vc_lua_core_check_id(lua_State *L)
 {
-    const char *id = luaL_checkstring(L, 1);
-    const char *what = luaL_optstring(L, 2, "id");
+    const char *what = lua_isnoneornil(L, 2) ? "id" : vc_lua_check_text(L, 2, NULL, "what");
+    const char *id = vc_lua_check_text(L, 1, NULL, what);
     vc_error_t err = {0};
     if (vc_id_check(id, what, &err)) return vc_lua_raise(L, 2, "recipe", "%s", err.msg);
     lua_settop(L, 1);

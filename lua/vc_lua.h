@@ -27,6 +27,18 @@ void vc_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, l
 /* Copies the array of strings at idx into a; on a value that is not a
  * string, frees a and raises usage. */
 void vc_lua_check_argv(lua_State *L, int idx, vc_argv_t *a);
+/* Text from Lua for C, where a string ends at its first NUL byte: a Lua
+ * string holding one would be cut short silently, so it is refused
+ * (vc_lua_check_argv refuses it too: "argv[3] holds a NUL byte").
+ * vc_lua_to_text returns the string at idx (a number is converted in place,
+ * as lua_tolstring does) with its length in *len (len may be NULL), or NULL
+ * when the value is neither or holds a NUL byte; it never raises, for
+ * callers that hold resources and word the error themselves
+ * (lua_type(L, idx) == LUA_TSTRING then means a NUL byte).
+ * vc_lua_check_text returns the same or raises usage "<what> is not a
+ * string" / "<what> holds a NUL byte" at level 2, as vc_lua_check_argv. */
+const char *vc_lua_to_text(lua_State *L, int idx, size_t *len);
+const char *vc_lua_check_text(lua_State *L, int idx, size_t *len, const char *what);
 
 #include <uv.h>
 
