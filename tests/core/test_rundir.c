@@ -101,7 +101,7 @@ static void test_base_too_small_buffer(void)
  * description of it cannot take the lock. */
 static int owner_locked(const char *dir)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX + sizeof "/" VC_RUNDIR_OWNER];
     snprintf(path, sizeof path, "%s/" VC_RUNDIR_OWNER, dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     ASSERT(fd >= 0);
@@ -145,7 +145,7 @@ static void test_create_unique_0700(void)
     /* each holds only its owner record: our pid, locked through an fd
      * that QEMU (exec'd) would not inherit */
     ASSERT_INT_EQ(entries(a), 1);
-    char path[PATH_MAX], text[32] = "", want[32];
+    char path[PATH_MAX + sizeof "/" VC_RUNDIR_OWNER], text[32] = "", want[32];
     snprintf(path, sizeof path, "%s/" VC_RUNDIR_OWNER, a);
     FILE *f = fopen(path, "r");
     ASSERT(f != NULL);
@@ -405,7 +405,7 @@ static void age(const char *path, int ago)
 /* Writes pid into dir/pid, as QEMU's -pidfile does. */
 static void write_pidfile(const char *dir, pid_t pid)
 {
-    char file[PATH_MAX];
+    char file[PATH_MAX + sizeof "/pid"];
     snprintf(file, sizeof file, "%s/pid", dir);
     FILE *f = fopen(file, "w");
     ASSERT(f != NULL);
