@@ -9,7 +9,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "buf.h"
+#define LINE_LIMIT ((size_t)VC_QMP_LINE_MAX)
+#define READ_CHUNK ((size_t)65536)
+/* A read buffer that one big reply grew past this is shrunk back once that
+ * line is handled: a query-qmp-schema must not pin its buffer for the whole
+ * session. */
+#define RBUF_KEEP (4 * READ_CHUNK)
 
 enum { ST_NEW, ST_CONNECTING, ST_GREETING, ST_NEGOTIATING, ST_READY, ST_DEAD };
 
@@ -45,8 +50,10 @@ struct vc_qmp {
     int writing;
     int deferred_code; /* fatal error to report from the timer, 0 if none */
     char deferred_msg[256];
-    vc_buf_t rbuf;
-    size_t scanned;
+    char *rbuf;     /* the unterminated tail of the input, at most LINE_LIMIT + 1 */
+    size_t rlen;    /* bytes in rbuf */
+    size_t rcap;    /* its allocation, never above LINE_LIMIT + 1 */
+    size_t scanned; /* rbuf[0..scanned) holds no LF */
     vc_qmp_ready_cb ready_cb;
     void *ready_ud;
     vc_qmp_event_cb event_cb;
@@ -79,7 +86,7 @@ static void q_free(vc_qmp_t *q)
         o = n;
     }
     cJSON_Delete(q->caps);
-    vc_buf_free(&q->rbuf);
+    free(q->rbuf);
     free(q);
 }
 
@@ -383,6 +390,14 @@ static void handle_line(vc_qmp_t *q, const char *line, size_t len)
     while (i < len && (line[i] == ' ' || line[i] == '\t'))
         i++;
     if (i == len) return; /* blank line */
+    /* QEMU escapes every control character it writes (U+0000 as \u0000), so
+     * a raw NUL byte never comes from it. cJSON would take one between tokens
+     * for white space and keep one inside a string, where it cuts the C
+     * string short: the id "vc-1<NUL>x" would answer the command vc-1. */
+    if (memchr(line, '\0', len)) {
+        q->garbage++;
+        return;
+    }
     const char *end = NULL;
     cJSON *msg = cJSON_ParseWithLengthOpts(line, len, &end, 0);
     if (msg && end) {
@@ -418,16 +433,45 @@ static void handle_line(vc_qmp_t *q, const char *line, size_t len)
     cJSON_Delete(msg);
 }
 
-/* Reads land in place at the end of rbuf: no copy per read. */
+/* Grows rbuf to hold need bytes. need never exceeds LINE_LIMIT + 1, so
+ * neither does the allocation, however long the line QEMU sends. */
+static int rbuf_grow(vc_qmp_t *q, size_t need)
+{
+    if (need <= q->rcap) return 0;
+    size_t cap = q->rcap ? q->rcap : READ_CHUNK;
+    while (cap < need)
+        cap *= 2;
+    if (cap > LINE_LIMIT + 1) cap = LINE_LIMIT + 1;
+    char *p = realloc(q->rbuf, cap);
+    if (!p) return -ENOMEM;
+    q->rbuf = p;
+    q->rcap = cap;
+    return 0;
+}
+
+/* Called once the session is over: no more reads, the tail is of no use. */
+static void rbuf_release(vc_qmp_t *q)
+{
+    free(q->rbuf);
+    q->rbuf = NULL;
+    q->rlen = q->rcap = q->scanned = 0;
+}
+
+/* Reads land in place at the end of rbuf: no copy per read. rbuf holds only
+ * the unterminated tail, at most LINE_LIMIT bytes between reads (on_read ends
+ * the session beyond that), so reading at most one byte past the limit is
+ * enough to tell a line at the limit from one over it. */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     vc_qmp_t *q = h->data;
     (void)suggested;
-    if (vc_buf_reserve(&q->rbuf, 65536)) {
+    size_t room = LINE_LIMIT + 1 - q->rlen;
+    if (room > READ_CHUNK) room = READ_CHUNK;
+    if (rbuf_grow(q, q->rlen + room)) {
         *buf = uv_buf_init(NULL, 0); /* on_read gets UV_ENOBUFS */
         return;
     }
-    *buf = uv_buf_init(q->rbuf.data + q->rbuf.len, 65536);
+    *buf = uv_buf_init(q->rbuf + q->rlen, (unsigned)room);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -441,23 +485,47 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         else
             snprintf(msg, sizeof msg, "QMP read failed: %s", uv_strerror((int)nread));
         q_fatal(q, VC_EDISCONNECTED, msg);
+        rbuf_release(q);
         return;
     }
-    q->rbuf.len += (size_t)nread;
+    q->rlen += (size_t)nread;
     size_t start = 0;
     while (q->state != ST_DEAD && !q->closing) {
-        char *nl = memchr(q->rbuf.data + q->scanned, '\n', q->rbuf.len - q->scanned);
+        char *nl = memchr(q->rbuf + q->scanned, '\n', q->rlen - q->scanned);
         if (!nl) {
-            q->scanned = q->rbuf.len;
+            q->scanned = q->rlen;
             break;
         }
-        size_t end = (size_t)(nl - q->rbuf.data);
-        handle_line(q, q->rbuf.data + start, end - start);
+        size_t end = (size_t)(nl - q->rbuf);
+        handle_line(q, q->rbuf + start, end - start);
         start = end + 1;
         q->scanned = start;
     }
-    vc_buf_consume(&q->rbuf, start);
+    /* A callback may have closed the client or a reply ended the session;
+     * rbuf is not touched by anything those run. */
+    if (q->state == ST_DEAD || q->closing) {
+        rbuf_release(q);
+        return;
+    }
+    if (start) memmove(q->rbuf, q->rbuf + start, q->rlen - start);
+    q->rlen -= start;
     q->scanned -= start;
+    if (q->rlen > LINE_LIMIT) {
+        /* The line can never be handled; ending the session at once is what
+         * bounds the memory a misbehaving QEMU can make us hold. */
+        char msg[64];
+        snprintf(msg, sizeof msg, "QMP line over %zu bytes", LINE_LIMIT);
+        q_fatal(q, VC_EDISCONNECTED, msg);
+        rbuf_release(q);
+        return;
+    }
+    if (q->rcap > RBUF_KEEP && q->rlen <= RBUF_KEEP / 2) {
+        char *p = realloc(q->rbuf, RBUF_KEEP);
+        if (p) {
+            q->rbuf = p;
+            q->rcap = RBUF_KEEP;
+        }
+    }
 }
 
 /* ---- connect ------------------------------------------------------------- */

@@ -8,13 +8,26 @@
  * fails at once (returning < 0, callback never called) or its callback runs
  * later from the loop, exactly once.
  *
- * Protocol: lines of JSON, each of any length (a 1 MiB reply is fine), LF
- * or CRLF terminated. Lines that do not parse, or parse to something that is
- * not an object, are counted in `garbage` and dropped. Events that arrive
- * before the greeting are delivered to the event callback like any other.
- * Every command carries a client-generated "id" and replies are matched by
- * id, so several commands may be in flight; replies with unknown ids are
- * counted and dropped.
+ * Protocol: lines of JSON, LF or CRLF terminated, each of at most
+ * VC_QMP_LINE_MAX bytes (a CR counts, the LF does not). A longer line ends
+ * the session as EOF would: every pending command fails with
+ * VC_EDISCONNECTED and the disconnect hook (the ready callback, before the
+ * session is ready) gets "QMP line over 16777216 bytes". The client never
+ * buffers more than one line's worth of input; the cJSON tree of a line it
+ * accepts can take up to 40 times the line (640 MiB for 16 MiB of "[0,0,..."),
+ * held only while that line is handled.
+ *
+ * Lines that do not parse, parse to something that is not an object, or hold
+ * a raw NUL byte anywhere are counted in `garbage` and dropped. QEMU never
+ * writes a raw NUL (it escapes it as \u0000); cJSON would read one as white
+ * space or keep it inside a string, cutting that C string short. A \u0000
+ * escape, which QEMU does write when an error message echoes a string that
+ * holds one, is decoded by cJSON and likewise ends that C string early.
+ *
+ * Events that arrive before the greeting are delivered to the event callback
+ * like any other. Every command carries a client-generated "id" and replies
+ * are matched by id, so several commands may be in flight; replies with
+ * unknown ids are counted and dropped.
  */
 #ifndef VC_QMP_H
 #define VC_QMP_H
@@ -24,6 +37,11 @@
 #include <uv.h>
 
 #include "error.h"
+
+/* The longest line accepted, in bytes. QEMU 7.2's longest replies are far
+ * below it: query-qmp-schema is 207 KB on x86_64, query-cpu-definitions
+ * 35 KB. */
+#define VC_QMP_LINE_MAX (16 * 1024 * 1024)
 
 typedef struct vc_qmp vc_qmp_t;
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "buf.h"
 #include "qmp.h"
@@ -41,10 +42,9 @@ static void on_srv_write(uv_write_t *w, int status)
     free(w);
 }
 
-static void srv_send_raw(srv_t *s, const char *text)
+static void srv_send_mem(srv_t *s, const char *text, size_t n)
 {
     if (!s->have_client || s->client_closed) return;
-    size_t n = strlen(text);
     uv_write_t *w = malloc(sizeof *w);
     char *d = malloc(n);
     ASSERT(w && d);
@@ -52,6 +52,11 @@ static void srv_send_raw(srv_t *s, const char *text)
     w->data = d;
     uv_buf_t b = uv_buf_init(d, (unsigned)n);
     ASSERT_INT_EQ(uv_write(w, (uv_stream_t *)&s->client, &b, 1, on_srv_write), 0);
+}
+
+static void srv_send_raw(srv_t *s, const char *text)
+{
+    srv_send_mem(s, text, strlen(text));
 }
 
 /* Sends text, turning each LF into CRLF when s->crlf is set. */
@@ -175,8 +180,10 @@ static void srv_stop(srv_t *s)
 
 typedef struct ctx {
     int ready, ready_status;
+    char ready_msg[VC_ERRMSG_MAX];
     int disc;
     int disc_code;
+    char disc_msg[VC_ERRMSG_MAX];
     int events;
     int events_at_ready;
     char last_event[64];
@@ -200,7 +207,7 @@ static void on_ready(vc_qmp_t *q, int status, const vc_error_t *err, void *ud)
     C.ready = 1;
     C.ready_status = status;
     C.events_at_ready = C.events;
-    if (status) fprintf(stderr, "ready: %s\n", err ? err->msg : "?");
+    if (status) snprintf(C.ready_msg, sizeof C.ready_msg, "%s", err ? err->msg : "?");
 }
 
 static void on_event(vc_qmp_t *q, const char *name, const cJSON *msg, void *ud)
@@ -218,6 +225,7 @@ static void on_disc(vc_qmp_t *q, const vc_error_t *why, void *ud)
     (void)ud;
     C.disc++;
     C.disc_code = why ? why->code : 0;
+    snprintf(C.disc_msg, sizeof C.disc_msg, "%s", why ? why->msg : "");
     C.disc_replies = C.replies;
 }
 
@@ -351,6 +359,84 @@ static void h_unknown(srv_t *s, const char *cmd, const char *id)
     srv_reply(s, id, "{\"n\":1}");
 }
 
+/* A reply line of exactly VC_QMP_LINE_MAX bytes before its LF. */
+static void h_at_limit(srv_t *s, const char *cmd, const char *id)
+{
+    (void)cmd;
+    vc_buf_t tail = VC_BUF_INIT;
+    ASSERT_INT_EQ(vc_buf_printf(&tail, "\"},\"id\":\"%s\"}\n", id), 0);
+    const char *head = "{\"return\":{\"blob\":\"";
+    size_t n = VC_QMP_LINE_MAX + 1; /* with the LF */
+    char *line = malloc(n);
+    ASSERT(line);
+    size_t hl = strlen(head), blob = n - hl - tail.len;
+    memcpy(line, head, hl);
+    memset(line + hl, 'x', blob);
+    memcpy(line + hl + blob, tail.data, tail.len);
+    srv_send_mem(s, line, n);
+    free(line);
+    vc_buf_free(&tail);
+}
+
+/* 256 MiB of one reply line without its LF, written from a 1 MiB filler:
+ * the fake server itself holds little, so the peak RSS is the client's. */
+static char filler[1024 * 1024];
+
+static void on_flood_write(uv_write_t *w, int status)
+{
+    (void)status; /* cancelled when the test closes the connection */
+    free(w);
+}
+
+static void h_flood(srv_t *s, const char *cmd, const char *id)
+{
+    (void)cmd;
+    (void)id;
+    static const char head[] = "{\"return\":{\"blob\":\"";
+    memset(filler, 'x', sizeof filler);
+    memcpy(filler, head, sizeof head - 1);
+    uv_buf_t bufs[256];
+    bufs[0] = uv_buf_init(filler, sizeof filler);
+    for (size_t i = 1; i < 256; i++)
+        bufs[i] = uv_buf_init(filler + sizeof head - 1, sizeof filler - (sizeof head - 1));
+    uv_write_t *w = malloc(sizeof *w);
+    ASSERT(w);
+    ASSERT_INT_EQ(uv_write(w, (uv_stream_t *)&s->client, bufs, 256, on_flood_write), 0);
+}
+
+static void srv_send_nul(srv_t *s, const char *before, const char *after)
+{
+    vc_buf_t b = VC_BUF_INIT;
+    ASSERT_INT_EQ(vc_buf_puts(&b, before), 0);
+    ASSERT_INT_EQ(vc_buf_append(&b, "", 1), 0); /* the NUL byte */
+    ASSERT_INT_EQ(vc_buf_puts(&b, after), 0);
+    srv_send_mem(s, b.data, b.len);
+    vc_buf_free(&b);
+}
+
+/* Lines holding a raw NUL byte, then the real reply. */
+static void h_nul(srv_t *s, const char *cmd, const char *id)
+{
+    (void)cmd;
+    vc_buf_t b = VC_BUF_INIT;
+    /* inside the id: cJSON alone would read "<id>" and answer the command */
+    ASSERT_INT_EQ(vc_buf_printf(&b, "{\"return\":{\"n\":8},\"id\":\"%s", id), 0);
+    srv_send_nul(s, b.data, "x\"}\n");
+    vc_buf_reset(&b);
+    /* between tokens: cJSON alone would take it for white space */
+    ASSERT_INT_EQ(vc_buf_printf(&b, "\"id\":\"%s\"}\n", id), 0);
+    srv_send_nul(s, "{\"return\":{\"n\":9},", b.data);
+    srv_send_nul(s, "",
+                 "{\"event\":\"NUL_FIRST\",\"data\":{},\"timestamp\":{\"seconds\":1,"
+                 "\"microseconds\":2}}\n");
+    srv_send_nul(s, "", "\n");
+    vc_buf_free(&b);
+    /* the escaped form is JSON that QEMU writes: delivered, cut at the NUL */
+    srv_send(s, "{\"event\":\"NUL_ESCAPED\\u0000X\",\"data\":{},\"timestamp\":{\"seconds\":1,"
+                "\"microseconds\":2}}\n");
+    srv_reply(s, id, "{\"n\":1}");
+}
+
 static void h_hangup(srv_t *s, const char *cmd, const char *id)
 {
     (void)cmd;
@@ -456,6 +542,99 @@ static void test_big_reply(void)
     run_replies(1);
     ASSERT_INT_EQ(C.status[0], 0);
     ASSERT_INT_EQ(C.blob_len, 1024 * 1024);
+    teardown();
+}
+
+static long maxrss_kib(void)
+{
+    struct rusage ru;
+    ASSERT_INT_EQ(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss;
+}
+
+static void test_line_over_limit(void)
+{
+    setup();
+    connect_ready();
+    long before = maxrss_kib();
+    S.handler = h_flood;
+    exec("query-flood", NULL, 0, 30);
+    vc_test_run_until(&loop, &C.disc, 30, "disconnect");
+    ASSERT_INT_EQ(C.replies, 1);
+    ASSERT_INT_EQ(C.disc_replies, 1);
+    ASSERT_INT_EQ(C.status[0], VC_EDISCONNECTED);
+    ASSERT_STR_CONTAINS(C.msg[0], "QMP line over 16777216 bytes");
+    ASSERT_STR_CONTAINS(C.msg[0], "query-flood");
+    ASSERT_INT_EQ(C.disc_code, VC_EDISCONNECTED);
+    ASSERT_STR_EQ(C.disc_msg, "QMP line over 16777216 bytes");
+    ASSERT(!vc_qmp_is_ready(Q));
+    /* The client read about the limit, not the 256 MiB sent: its peak grows
+     * by 17 MiB. Under ASan the buffer's earlier sizes stay resident in the
+     * quarantine (56 MiB), hence the margin. */
+    long grown = maxrss_kib() - before;
+    if (grown > 6 * VC_QMP_LINE_MAX / 1024) VC_FAIL("peak RSS grew by %ld KiB", grown);
+    teardown();
+}
+
+static void test_line_over_limit_in_greeting(void)
+{
+    setup();
+    char *big = malloc(VC_QMP_LINE_MAX + 2);
+    ASSERT(big);
+    memset(big, ' ', VC_QMP_LINE_MAX + 1);
+    big[VC_QMP_LINE_MAX + 1] = '\0';
+    S.on_accept = big;
+    vc_error_t err;
+    ASSERT_INT_EQ(vc_qmp_connect(Q, S.path, 10, on_ready, NULL, &err), 0);
+    vc_test_run_until(&loop, &C.ready, 20, "ready");
+    free(big);
+    ASSERT_INT_EQ(C.ready_status, VC_EDISCONNECTED);
+    ASSERT_STR_EQ(C.ready_msg, "QMP line over 16777216 bytes");
+    ASSERT_INT_EQ(C.disc, 0); /* the ready callback reported it */
+    vc_qmp_close(Q);
+    srv_stop(&S);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ASSERT_INT_EQ(C.disc, 0);
+    vc_test_loop_teardown(&loop);
+}
+
+static void test_line_at_limit(void)
+{
+    setup();
+    connect_ready();
+    S.handler = h_at_limit;
+    exec("query-at-limit", NULL, 0, 30);
+    run_replies(1);
+    ASSERT_INT_EQ(C.status[0], 0);
+    ASSERT_INT_EQ(C.blob_len, VC_QMP_LINE_MAX - strlen("{\"return\":{\"blob\":\"\"},\"id\":\"\"}") -
+                                  strlen(S.ids[0]));
+    /* the session goes on */
+    S.handler = h_status;
+    exec("query-status", NULL, 1, 5);
+    run_replies(2);
+    ASSERT_INT_EQ(C.status[1], 0);
+    ASSERT_INT_EQ(vc_qmp_garbage_count(Q), 0);
+    ASSERT_INT_EQ(C.disc, 0);
+    teardown();
+}
+
+static void test_nul_bytes(void)
+{
+    setup();
+    connect_ready();
+    S.handler = h_nul;
+    exec("query-nul", NULL, 0, 5);
+    run_replies(1);
+    ASSERT_INT_EQ(C.status[0], 0);
+    ASSERT_STR_EQ(C.ret[0], "{\"n\":1}");
+    ASSERT_INT_EQ(vc_qmp_garbage_count(Q), 4);
+    ASSERT_INT_EQ(C.events, 1);
+    ASSERT_STR_EQ(C.last_event, "NUL_ESCAPED");
+    S.handler = h_status;
+    exec("query-status", NULL, 1, 5);
+    run_replies(2);
+    ASSERT_INT_EQ(C.status[1], 0);
+    ASSERT_INT_EQ(C.disc, 0);
     teardown();
 }
 
@@ -644,6 +823,10 @@ int main(void)
     RUN(test_error_reply);
     RUN(test_garbage_and_half_line);
     RUN(test_big_reply);
+    RUN(test_line_over_limit); /* before the big lines below: it measures peak RSS */
+    RUN(test_line_over_limit_in_greeting);
+    RUN(test_line_at_limit);
+    RUN(test_nul_bytes);
     RUN(test_unknown_id);
     RUN(test_server_closes);
     RUN(test_timeout);
