@@ -1,7 +1,6 @@
 /* vclaunch.core: the binding of libvclaunch for Lua. Device kinds are
  * converted through their field tables only: there is no per-field code
  * here. */
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,11 +455,6 @@ void vc_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, l
 
 int luaopen_vclaunch_core(lua_State *L)
 {
-    /* A write to a QMP socket whose QEMU just died, or to a closed stdout,
-     * must fail with EPIPE and be reported, not kill the process: SIGPIPE
-     * is ignored unless the host program set its own handler. */
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
     static const luaL_Reg fns[] = {
         {"emit", vc_lua_core_emit},
         {"render", vc_lua_core_render},

@@ -10,14 +10,24 @@
 
 #define PROC_MT "vclaunch.Process"
 
+typedef struct proc_wait proc_wait_t;
+
 typedef struct proc_ud {
-    vc_proc_t *p; /* NULL once closed */
+    vc_proc_t *p; /* NULL once closed (at exit, or by close/__gc) */
     lua_State *main;
     int line_ref; /* function(stream, line) or LUA_NOREF */
+    int exit_ref; /* function(status) or LUA_NOREF */
+    pid_t pid;
     int exited, status, sig;
-    vc_lua_task_t **waiters; /* tasks blocked in wait() */
-    size_t nwaiters;
+    char *tail;           /* the last stderr lines, kept at exit */
+    proc_wait_t *waiters; /* tasks blocked in wait() */
 } proc_ud_t;
+
+struct proc_wait {
+    vc_lua_wait_t w; /* first */
+    proc_ud_t *u;    /* NULL once detached */
+    proc_wait_t *next;
+};
 
 static void on_line(vc_proc_t *p, int stream, const char *line, size_t len, void *ud)
 {
@@ -38,23 +48,51 @@ static void push_status(lua_State *L, const proc_ud_t *u)
     lua_setfield(L, -2, u->sig ? "signal" : "code");
 }
 
+/* The end of the child: waiters are queued, and the handlers are released
+ * so that nothing the recipe holds stays pinned by a finished process. */
+static void ended(proc_ud_t *u, int status, int sig)
+{
+    u->exited = 1, u->status = status, u->sig = sig;
+    for (proc_wait_t *w = u->waiters; w; w = w->next) {
+        w->u = NULL;
+        vc_lua_wait_done(w);
+    }
+    u->waiters = NULL;
+    luaL_unref(u->main, LUA_REGISTRYINDEX, u->line_ref);
+    u->line_ref = LUA_NOREF;
+}
+
+static void release(proc_ud_t *u)
+{
+    if (!u->p) return;
+    free(u->tail);
+    char buf[8192];
+    vc_proc_stderr_tail(u->p, buf, sizeof buf);
+    u->tail = strdup(buf);
+    vc_proc_close(u->p); /* frees the pidfd and pipes now, not at collection */
+    u->p = NULL;
+}
+
 static void on_exit_cb(vc_proc_t *p, int status, int sig, void *ud)
 {
     proc_ud_t *u = ud;
     (void)p;
-    u->exited = 1, u->status = status, u->sig = sig;
-    vc_lua_task_t **w = u->waiters;
-    size_t n = u->nwaiters;
-    u->waiters = NULL, u->nwaiters = 0;
-    for (size_t i = 0; i < n; i++) {
-        lua_State *co = vc_lua_task_thread(w[i]);
-        push_status(co, u);
-        vc_lua_task_resume(w[i], 1);
+    ended(u, status, sig);
+    release(u);
+    int ref = u->exit_ref;
+    u->exit_ref = LUA_NOREF;
+    if (ref != LUA_NOREF) {
+        lua_State *L = u->main;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        push_status(L, u);
+        vc_lua_call_handler(L, 1, "exit handler");
     }
-    free(w);
 }
 
-/* core.process{argv = {...}, fds = {n, ...}, log = path, on_line = fn} */
+/* core.process{argv = {...}, fds = {n, ...}, log = path, on_line = fn,
+ * on_exit = fn}: on_line(stream, line) for each output line, on_exit(status)
+ * once after the exit (both called from the loop, never inside a task). */
 static int vc_lua_core_process(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -74,16 +112,17 @@ static int vc_lua_core_process(lua_State *L)
     luaL_argcheck(L, lua_istable(L, -1), 1, "argv must be an array of strings");
     luaL_argcheck(L, luaL_len(L, -1) > 0, 1, "argv is empty");
     int argv_idx = lua_gettop(L);
+    int line_t = lua_getfield(L, 1, "on_line");
+    int exit_t = lua_getfield(L, 1, "on_exit");
+    luaL_argcheck(L, line_t == LUA_TNIL || line_t == LUA_TFUNCTION, 1, "on_line must be a function");
+    luaL_argcheck(L, exit_t == LUA_TNIL || exit_t == LUA_TFUNCTION, 1, "on_exit must be a function");
+    lua_pop(L, 2);
     proc_ud_t *u = lua_newuserdatauv(L, sizeof *u, 0);
-    *u = (proc_ud_t){.line_ref = LUA_NOREF};
+    *u = (proc_ud_t){.line_ref = LUA_NOREF, .exit_ref = LUA_NOREF};
     luaL_setmetatable(L, PROC_MT);
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     u->main = lua_tothread(L, -1);
     lua_pop(L, 1);
-    if (lua_getfield(L, 1, "on_line") == LUA_TFUNCTION)
-        u->line_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    else
-        lua_pop(L, 1);
     /* nothing below raises until the copy is freed */
     vc_argv_t a = VC_ARGV_INIT;
     vc_lua_check_argv(L, argv_idx, &a);
@@ -96,42 +135,79 @@ static int vc_lua_core_process(lua_State *L)
         u->p = NULL;
         return vc_lua_raise_core(L, 1, &err);
     }
+    u->pid = vc_proc_pid(u->p);
+    if (line_t == LUA_TFUNCTION) {
+        lua_getfield(L, 1, "on_line");
+        u->line_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    if (exit_t == LUA_TFUNCTION) {
+        lua_getfield(L, 1, "on_exit");
+        u->exit_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
     return 1;
 }
 
 static proc_ud_t *check_proc(lua_State *L)
 {
-    proc_ud_t *u = luaL_checkudata(L, 1, PROC_MT);
-    if (!u->p) vc_lua_raise(L, 2, "usage", "process object is closed");
-    return u;
+    return luaL_checkudata(L, 1, PROC_MT);
 }
 
-static int wait_cont(lua_State *L, int status, lua_KContext ctx)
+static void proc_wait_detach(vc_lua_wait_t *base)
 {
-    (void)L, (void)status, (void)ctx;
-    return 1; /* the status table pushed by on_exit_cb */
+    proc_wait_t *w = (proc_wait_t *)base;
+    if (!w->u) return;
+    for (proc_wait_t **p = &w->u->waiters; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    }
+    w->u = NULL;
 }
 
-/* proc:wait() -> {code = n} or {signal = n}, after exit and EOF on output */
+static int proc_wait_push(lua_State *L, vc_lua_wait_t *w)
+{
+    if (w->state == VC_WAIT_TIMEOUT) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "process:wait: the process did not exit within %gs", w->timeout);
+        vc_lua_push_error(L, "timeout", msg);
+        return -1;
+    }
+    push_status(L, check_proc(L)); /* the Process is still argument 1 */
+    return 1;
+}
+
+static const vc_lua_wait_ops_t proc_wait_ops = {
+    .what = "process:wait", .push = proc_wait_push, .detach = proc_wait_detach};
+
+/* proc:wait([timeout]) -> {code = n} or {signal = n}, after exit and EOF
+ * on its output */
 static int vc_lua_proc_wait(lua_State *L)
 {
     proc_ud_t *u = check_proc(L);
+    double timeout = -1;
+    if (!lua_isnoneornil(L, 2)) {
+        timeout = luaL_checknumber(L, 2);
+        luaL_argcheck(L, timeout >= 0, 2, "negative timeout");
+    }
+    lua_settop(L, 1);
     if (u->exited) {
         push_status(L, u);
         return 1;
     }
-    vc_lua_check_task(L, "process:wait");
-    vc_lua_task_t **w = realloc(u->waiters, sizeof *w * (u->nwaiters + 1));
-    if (!w) return vc_lua_raise(L, 1, "io", "out of memory");
+    if (!u->p) return vc_lua_raise(L, 1, "usage", "process object is closed");
+    proc_wait_t *w = vc_lua_wait_new(L, &proc_wait_ops, sizeof *w, timeout);
+    w->u = u;
+    w->next = u->waiters;
     u->waiters = w;
-    w[u->nwaiters++] = vc_lua_current_task(L);
-    return lua_yieldk(L, 0, 0, wait_cont);
+    return vc_lua_wait_yield(L, w);
 }
 
+/* proc:kill([sig]) -> true, or false once the process has exited */
 static int vc_lua_proc_kill(lua_State *L)
 {
     proc_ud_t *u = check_proc(L);
-    int rc = vc_proc_kill(u->p, (int)luaL_optinteger(L, 2, SIGTERM));
+    int rc = u->p ? vc_proc_kill(u->p, (int)luaL_optinteger(L, 2, SIGTERM)) : -1;
     lua_pushboolean(L, rc == 0);
     return 1;
 }
@@ -139,40 +215,47 @@ static int vc_lua_proc_kill(lua_State *L)
 static int vc_lua_proc_terminate(lua_State *L)
 {
     proc_ud_t *u = check_proc(L);
-    int rc = vc_proc_terminate(u->p, luaL_optnumber(L, 2, 5));
+    int rc = u->p ? vc_proc_terminate(u->p, luaL_optnumber(L, 2, 5)) : -1;
     lua_pushboolean(L, rc == 0);
     return 1;
 }
 
 static int vc_lua_proc_pid(lua_State *L)
 {
-    lua_pushinteger(L, vc_proc_pid(check_proc(L)->p));
+    lua_pushinteger(L, check_proc(L)->pid);
     return 1;
 }
 
 static int vc_lua_proc_stderr_tail(lua_State *L)
 {
-    char buf[8192];
-    vc_proc_stderr_tail(check_proc(L)->p, buf, sizeof buf);
-    lua_pushstring(L, buf);
+    proc_ud_t *u = check_proc(L);
+    if (u->p) {
+        char buf[8192];
+        vc_proc_stderr_tail(u->p, buf, sizeof buf);
+        lua_pushstring(L, buf);
+    } else {
+        lua_pushstring(L, u->tail ? u->tail : "");
+    }
     return 1;
 }
 
 /* Shared by close, __gc and __close: a running child is SIGKILLed and
- * reaped; tasks still waiting get {signal = 9}. Idempotent. */
+ * reaped; tasks still waiting get {signal = 9} (from the loop). No Lua
+ * handler runs. Idempotent. */
 static int vc_lua_proc_close(lua_State *L)
 {
     proc_ud_t *u = luaL_checkudata(L, 1, PROC_MT);
-    if (u->p) {
+    if (u->p && !u->exited) {
         vc_proc_close(u->p);
         u->p = NULL;
-        if (!u->exited) on_exit_cb(NULL, -1, SIGKILL, u);
+        ended(u, -1, SIGKILL);
     }
-    free(u->waiters);
-    u->waiters = NULL;
-    u->nwaiters = 0;
+    release(u);
     luaL_unref(L, LUA_REGISTRYINDEX, u->line_ref);
-    u->line_ref = LUA_NOREF;
+    luaL_unref(L, LUA_REGISTRYINDEX, u->exit_ref);
+    u->line_ref = u->exit_ref = LUA_NOREF;
+    free(u->tail);
+    u->tail = NULL;
     return 0;
 }
 

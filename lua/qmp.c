@@ -18,9 +18,39 @@ typedef struct qmp_ud {
     int handler_ref; /* function(name, data, timestamp) or LUA_NOREF */
 } qmp_ud_t;
 
-typedef struct op {
-    vc_lua_task_t *task;
-} op_t;
+/* A QMP command or connect in flight. The core calls back exactly once,
+ * even when the session closes; the wait may have gone before (timeout of
+ * the task, cancel), so the core holds this op, which points at the wait
+ * until the wait detaches. */
+typedef struct op op_t;
+
+typedef struct qmp_wait {
+    vc_lua_wait_t w; /* first */
+    op_t *op;        /* NULL once the reply is in */
+    int status;
+    cJSON *ret;       /* owned: the "return" value */
+    char *msg, *cls;  /* owned: the error's text and QMP class */
+    const char *cmd;  /* static or kept by the caller's stack */
+} qmp_wait_t;
+
+struct op {
+    qmp_wait_t *w; /* NULL once the wait went */
+};
+
+static void qmp_wait_detach(vc_lua_wait_t *base)
+{
+    qmp_wait_t *w = (qmp_wait_t *)base;
+    if (w->op) w->op->w = NULL;
+    w->op = NULL;
+}
+
+static void qmp_wait_release(vc_lua_wait_t *base)
+{
+    qmp_wait_t *w = (qmp_wait_t *)base;
+    cJSON_Delete(w->ret);
+    free(w->msg);
+    free(w->cls);
+}
 
 /* ---- JSON <-> Lua ---------------------------------------------------- */
 
@@ -64,8 +94,12 @@ static cJSON *to_json(lua_State *L, int idx, int depth, vc_error_t *err)
     switch (lua_type(L, idx)) {
     case LUA_TBOOLEAN:
         return cJSON_CreateBool(lua_toboolean(L, idx));
-    case LUA_TSTRING:
-        return cJSON_CreateString(lua_tostring(L, idx));
+    case LUA_TSTRING: {
+        size_t n;
+        const char *v = lua_tolstring(L, idx, &n);
+        if (strlen(v) != n) return vc_error_set(err, -EINVAL, "a string holds a NUL byte"), NULL;
+        return cJSON_CreateString(v);
+    }
     case LUA_TNUMBER:
         return cJSON_CreateNumber(lua_tonumber(L, idx));
     case LUA_TTABLE:
@@ -95,9 +129,9 @@ static cJSON *to_json(lua_State *L, int idx, int depth, vc_error_t *err)
     }
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        if (lua_type(L, -2) != LUA_TSTRING) {
+        if (lua_type(L, -2) != LUA_TSTRING || strlen(lua_tostring(L, -2)) != lua_rawlen(L, -2)) {
             lua_pop(L, 2);
-            vc_error_set(err, -EINVAL, "object keys must be strings");
+            vc_error_set(err, -EINVAL, "object keys must be strings without NUL bytes");
             goto fail;
         }
         cJSON *c = to_json(L, -1, depth + 1, err);
@@ -140,27 +174,46 @@ static void on_event(vc_qmp_t *q, const char *name, const cJSON *msg, void *ud)
     vc_lua_call_handler(L, 3, "QMP event handler");
 }
 
-static int connect_cont(lua_State *L, int status, lua_KContext ctx)
-{
-    (void)status, (void)ctx;
-    if (!lua_toboolean(L, -2)) return lua_error(L); /* the error object */
-    lua_pushvalue(L, 3);                            /* the Qmp */
-    return 1;
-}
-
 static void on_ready(vc_qmp_t *q, int status, const vc_error_t *err, void *ud)
 {
     op_t *op = ud;
     (void)q;
-    lua_State *co = vc_lua_task_thread(op->task);
-    lua_pushboolean(co, status == 0);
-    if (status == 0)
-        lua_pushboolean(co, 1);
-    else
-        vc_lua_push_error(co, vc_error_kind(status), err->msg);
-    vc_lua_task_t *t = op->task;
+    qmp_wait_t *w = op->w;
     free(op);
-    vc_lua_task_resume(t, 2);
+    if (!w) return;
+    w->op = NULL;
+    w->status = status;
+    if (status) w->msg = strdup(err->msg);
+    vc_lua_wait_done(w);
+}
+
+static int connect_push(lua_State *L, vc_lua_wait_t *base)
+{
+    qmp_wait_t *w = (qmp_wait_t *)base;
+    if (w->status) {
+        vc_lua_push_error(L, vc_error_kind(w->status), w->msg ? w->msg : "out of memory");
+        return -1;
+    }
+    lua_pushvalue(L, 3); /* the Qmp, kept on this task's stack */
+    return 1;
+}
+
+static const vc_lua_wait_ops_t connect_ops = {.what = "qmp_connect",
+                                              .push = connect_push,
+                                              .detach = qmp_wait_detach,
+                                              .release = qmp_wait_release};
+
+static qmp_wait_t *start_wait(lua_State *L, const vc_lua_wait_ops_t *ops, op_t **op)
+{
+    qmp_wait_t *w = vc_lua_wait_new(L, ops, sizeof *w, -1); /* the core times it */
+    *op = malloc(sizeof **op);
+    if (!*op) {
+        vc_lua_wait_abort(w);
+        vc_lua_raise(L, 1, "io", "out of memory");
+    }
+    (*op)->w = w;
+    w->op = *op;
+    return w;
 }
 
 /* core.qmp_connect(path, timeout) -> Qmp, once negotiated */
@@ -179,60 +232,65 @@ static int vc_lua_core_qmp_connect(lua_State *L)
     lua_pop(L, 1);
     if (vc_qmp_new(vc_lua_loop(L), &u->q)) return vc_lua_raise(L, 1, "io", "out of memory");
     vc_qmp_set_event_cb(u->q, on_event, u);
-    op_t *op = malloc(sizeof *op);
-    if (!op) return vc_lua_raise(L, 1, "io", "out of memory");
-    *op = (op_t){.task = vc_lua_current_task(L)};
+    op_t *op;
+    qmp_wait_t *w = start_wait(L, &connect_ops, &op);
     vc_error_t err = {0};
     if (vc_qmp_connect(u->q, path, timeout, on_ready, op, &err)) {
         free(op);
+        vc_lua_wait_abort(w);
         return vc_lua_raise_core(L, 1, &err);
     }
     /* The Qmp userdata stays on this task's stack below the yield, so it
      * lives until the continuation returns it. */
-    return lua_yieldk(L, 0, 0, connect_cont);
+    return vc_lua_wait_yield(L, w);
 }
 
 static void on_reply(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
 {
     op_t *op = ud;
     (void)q;
-    lua_State *co = vc_lua_task_thread(op->task);
-    lua_pushboolean(co, r->status == 0);
-    if (r->status == 0) {
-        push_json(co, r->ret);
-    } else {
-        char msg[VC_ERRMSG_MAX];
-        snprintf(msg, sizeof msg, "%s: %s%s%s%s", r->command, r->message, r->err_class ? " (" : "",
-                 r->err_class ? r->err_class : "", r->err_class ? ")" : "");
-        vc_lua_push_error(co, vc_error_kind(r->status), msg);
-        lua_pushstring(co, r->command);
-        lua_setfield(co, -2, "command");
-        if (r->err_class) {
-            lua_pushstring(co, r->err_class);
-            lua_setfield(co, -2, "class");
-        }
-    }
-    vc_lua_task_t *t = op->task;
+    qmp_wait_t *w = op->w;
     free(op);
-    vc_lua_task_resume(t, 2);
+    if (!w) return; /* the waiting task timed out or was cancelled */
+    w->op = NULL;
+    w->status = r->status;
+    if (r->status == 0) {
+        /* The reply is borrowed for this callback only; the task reads it
+         * later, from the loop. */
+        w->ret = r->ret ? cJSON_Duplicate(r->ret, 1) : cJSON_CreateObject();
+        if (!w->ret) w->status = -ENOMEM;
+    } else {
+        w->msg = strdup(r->message);
+        if (r->err_class) w->cls = strdup(r->err_class);
+    }
+    vc_lua_wait_done(w);
 }
 
-static int execute_cont(lua_State *L, int status, lua_KContext ctx)
+static int execute_push(lua_State *L, vc_lua_wait_t *base)
 {
-    (void)status, (void)ctx;
-    if (!lua_toboolean(L, -2)) {
-        /* point the error at the recipe line that called execute */
-        lua_Debug ar;
-        if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
-            lua_getfield(L, -1, "message");
-            lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, lua_tostring(L, -1));
-            lua_setfield(L, -3, "message");
-            lua_pop(L, 1);
-        }
-        return lua_error(L);
+    qmp_wait_t *w = (qmp_wait_t *)base;
+    const char *cmd = lua_tostring(L, 2); /* the command, still on this stack */
+    if (w->status == 0) {
+        push_json(L, w->ret);
+        return 1;
     }
-    return 1;
+    char msg[VC_ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s: %s%s%s%s", cmd, w->msg ? w->msg : "out of memory",
+             w->cls ? " (" : "", w->cls ? w->cls : "", w->cls ? ")" : "");
+    vc_lua_push_error(L, vc_error_kind(w->status), msg);
+    lua_pushstring(L, cmd);
+    lua_setfield(L, -2, "command");
+    if (w->cls) {
+        lua_pushstring(L, w->cls);
+        lua_setfield(L, -2, "class");
+    }
+    return -1;
 }
+
+static const vc_lua_wait_ops_t execute_ops = {.what = "qmp:execute",
+                                              .push = execute_push,
+                                              .detach = qmp_wait_detach,
+                                              .release = qmp_wait_release};
 
 /* qmp:execute(command, args, timeout) -> the "return" value */
 static int vc_lua_qmp_execute(lua_State *L)
@@ -249,17 +307,15 @@ static int vc_lua_qmp_execute(lua_State *L)
         args = to_json(L, 3, 0, &err);
         if (!args) return vc_lua_raise(L, 2, "usage", "%s: %s", cmd, err.msg);
     }
-    op_t *op = malloc(sizeof *op);
-    if (!op) {
-        cJSON_Delete(args);
-        return vc_lua_raise(L, 1, "io", "out of memory");
-    }
-    *op = (op_t){.task = vc_lua_current_task(L)};
+    lua_settop(L, 2);
+    op_t *op;
+    qmp_wait_t *w = start_wait(L, &execute_ops, &op);
     if (vc_qmp_execute(u->q, cmd, args, -1, timeout, on_reply, op, &err)) {
         free(op);
+        vc_lua_wait_abort(w);
         return vc_lua_raise(L, 2, vc_error_kind(err.code), "%s", err.msg);
     }
-    return lua_yieldk(L, 0, 0, execute_cont);
+    return vc_lua_wait_yield(L, w);
 }
 
 /* qmp:on_event(fn): fn(name, data, timestamp) for every event */

@@ -42,18 +42,46 @@ const char *vc_lua_check_text(lua_State *L, int idx, size_t *len, const char *wh
 
 #include <uv.h>
 
-/* The loop of this Lua state, created on first use; closed at lua_close. */
+/* The loop of this Lua state, created when vclaunch.core is opened; closed
+ * at lua_close, after every object that uses it. */
 uv_loop_t *vc_lua_loop(lua_State *L);
 /* Raises usage unless L runs in a vclaunch task and may yield. */
 void vc_lua_check_task(lua_State *L, const char *what);
-/* The pattern of a waiting call: vc_lua_check_task, remember
- * vc_lua_current_task(L) in the operation, start it, lua_yieldk. The
- * operation's callback pushes its results onto vc_lua_task_thread(t) and
- * calls vc_lua_task_resume(t, nresults) exactly once. */
+
+/* One wait record serves every waiting call. The pattern:
+ *   check the arguments (raising is still free of side effects);
+ *   w = vc_lua_wait_new(L, &ops, sizeof *w, timeout);  (raises usage
+ *       outside a task, before any side effect)
+ *   start the operation with w (or a small op struct pointing at w); on a
+ *       synchronous failure vc_lua_wait_abort(w) and raise;
+ *   return vc_lua_wait_yield(L, w);
+ * The operation stores its results as C data in the record and calls
+ * vc_lua_wait_done(w) from the loop; that only queues the task. The task is
+ * resumed from the loop's ready queue and ops->push converts the results
+ * inside the coroutine. On timeout (timeout >= 0 seconds; < 0: none) or
+ * cancel, ops->detach(w) is called first so the operation forgets w; the
+ * record is freed by the runtime (ops->release frees what it holds). */
 typedef struct task vc_lua_task_t;
-vc_lua_task_t *vc_lua_current_task(lua_State *L);
-lua_State *vc_lua_task_thread(vc_lua_task_t *t);
-void vc_lua_task_resume(vc_lua_task_t *t, int nargs);
+typedef struct vc_lua_wait vc_lua_wait_t;
+enum { VC_WAIT_PENDING, VC_WAIT_DONE, VC_WAIT_TIMEOUT, VC_WAIT_CANCELLED };
+typedef struct vc_lua_wait_ops {
+    const char *what; /* the call, for messages: "qmp:execute" */
+    /* Pushes the results and returns their count, or pushes an error
+     * object and returns -1. w->state is VC_WAIT_DONE or VC_WAIT_TIMEOUT. */
+    int (*push)(lua_State *L, vc_lua_wait_t *w);
+    void (*detach)(vc_lua_wait_t *w);  /* may be NULL */
+    void (*release)(vc_lua_wait_t *w); /* may be NULL */
+} vc_lua_wait_ops_t;
+struct vc_lua_wait {
+    const vc_lua_wait_ops_t *ops;
+    vc_lua_task_t *task;
+    int state;
+    double timeout;
+};
+void *vc_lua_wait_new(lua_State *L, const vc_lua_wait_ops_t *ops, size_t size, double timeout);
+int vc_lua_wait_yield(lua_State *L, void *w);
+void vc_lua_wait_done(void *w);
+void vc_lua_wait_abort(void *w);
 
 /* Adds process to the module table on top of the stack. */
 void vc_lua_open_proc(lua_State *L);
@@ -62,8 +90,9 @@ void vc_lua_open_proc(lua_State *L);
 void vc_lua_open_rundir(lua_State *L);
 /* Adds qmp_connect to the module table on top of the stack. */
 void vc_lua_open_qmp(lua_State *L);
-/* Adds spawn, sleep, cond, now, run and stop to the module table on top of
- * the stack. */
+/* Adds spawn, sleep, cond, now, run, stop, in_task, check_task,
+ * cancel_spawned, backend_fd and backend_timeout to the module table on
+ * top of the stack. */
 void vc_lua_open_task(lua_State *L);
 /* Adds on_signal to the module table on top of the stack. */
 void vc_lua_open_signal(lua_State *L);

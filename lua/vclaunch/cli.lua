@@ -4,6 +4,9 @@ local vc = require "vclaunch"
 
 local M = {}
 
+-- Exit codes of vclaunch's own failures (QEMU's status passes through).
+local EXIT = {usage = 64, recipe = 65, start = 69}
+
 local HELP = [[
 usage: vclaunch [options] recipe.lua [args...]
 
@@ -14,7 +17,8 @@ VM does, with QEMU's exit status (128 + signal when QEMU was killed).
 
 options:
   --dry-run          print the QEMU command of the returned pod, shell-quoted,
-                     and exit without starting it
+                     and exit without starting it; a recipe that calls
+                     pod:start() stops there, printing that pod's command
   --dry-run=json     the same, as a JSON array
   --accel ACCEL      kvm or tcg (default: kvm when /dev/kvm can be opened
                      and the pod's arch is the host's, else tcg); a pod's own
@@ -32,8 +36,20 @@ options:
   --help             this text
   --version          the version
 
+exit status:
+  QEMU's own exit status, or 128 + the signal that ended QEMU, when the
+  recipe returned a pod; 0 when the recipe finished; 64 usage error (bad
+  option, no recipe); 65 the recipe failed (an invalid pod, an error it
+  raised or did not catch, a recipe file that does not load); 69 QEMU
+  could not be started (or died before QMP was ready); 128 + signal when
+  vclaunch itself was stopped by SIGINT/SIGTERM.
+
+When the recipe ends (returns or fails), the tasks it spawned are
+cancelled and every VM it left running goes down the shutdown ladder.
+
 signals: SIGINT or SIGTERM shuts every running VM down through the ladder
-(system_powerdown, quit, SIGTERM, SIGKILL, each after --stop-timeout),
+(system_powerdown, quit, SIGTERM, SIGKILL, each after --stop-timeout)
+after cancelling the recipe,
 removes the runtime directories and exits with 128 + the signal number; a
 second SIGINT/SIGTERM kills the VMs at once. If vclaunch itself is killed
 (SIGKILL), its QEMUs die with it (parent-death signal); their runtime
@@ -56,7 +72,7 @@ local function list_kinds(name)
   local k = kinds[name]
   if not k then
     io.stderr:write("vclaunch: --kinds: unknown device kind '", name, "'\n")
-    return 2
+    return EXIT.usage
   end
   io.stdout:write(name, ": ", k.doc, "\n")
   for _, f in ipairs(k.fields) do
@@ -74,7 +90,7 @@ end
 
 local function usage_error(msg)
   io.stderr:write("vclaunch: ", msg, "\n(see vclaunch --help)\n")
-  return 2
+  return EXIT.usage
 end
 
 function M.main(argv, version)
@@ -142,7 +158,7 @@ function M.main(argv, version)
   local chunk, err = loadfile(recipe)
   if not chunk then
     io.stderr:write("vclaunch: ", err, "\n")
-    return 1
+    return EXIT.recipe
   end
   arg = rargs
 
@@ -152,8 +168,31 @@ function M.main(argv, version)
     io.stderr:write("vclaunch: ", tostring(e), "\n")
     if opts.log_level == "debug" and trace then io.stderr:write(trace, "\n") end
   end
-  -- SIGINT/SIGTERM: the shutdown ladder for every live VM, then stop the
-  -- loop (the recipe task is abandoned). A second signal kills at once.
+  -- The exit code of a failure: QEMU that could not be started, or any
+  -- other error of the recipe.
+  local function failed(e)
+    if type(e) == "table" and e.during == "start" and e.kind ~= "recipe" and e.kind ~= "usage" then
+      return EXIT.start
+    end
+    return EXIT.recipe
+  end
+  -- Every VM still running goes down the shutdown ladder, in parallel.
+  local function shutdown_all()
+    local tasks = {}
+    for vm in pairs(vc._live) do
+      tasks[#tasks + 1] = core.spawn(function() vm:shutdown{timeout = opts.stop_timeout or 10} end)
+    end
+    for _, t in ipairs(tasks) do pcall(t.wait, t) end
+  end
+  local function dry_run(argv)
+    io.stdout:write(core.render(argv, opts.dry_run), "\n")
+    io.stdout:flush()
+  end
+  vc.options.dry_run = opts.dry_run
+
+  local main -- the recipe's task
+  -- SIGINT/SIGTERM: the recipe is cancelled and every live VM goes down
+  -- the shutdown ladder, then the loop stops. A second signal kills at once.
   local signalled
   local function on_signal(signum)
     if signalled then
@@ -161,49 +200,51 @@ function M.main(argv, version)
       return
     end
     signalled = signum
+    main:cancel()
     core.spawn(function()
-      local tasks = {}
-      for vm in pairs(vc._live) do
-        tasks[#tasks + 1] = core.spawn(function()
-          vm:shutdown{timeout = opts.stop_timeout or 10}
-        end)
-      end
-      for _, t in ipairs(tasks) do pcall(t.wait, t) end
+      shutdown_all()
       core.stop()
     end)
   end
   local watchers = {core.on_signal("INT", on_signal), core.on_signal("TERM", on_signal)}
 
-  core.spawn(function()
+  main = core.spawn(function()
     core.trace_recipe(chunk)
     local ok, pod = xpcall(chunk, function(e)
       if opts.log_level == "debug" then trace = debug.traceback("recipe stack:", 2) end
       return e
     end, table.unpack(rargs, 1, #rargs))
-    if not ok then
+    -- What the recipe spawned ends with it, and no QEMU outlives its
+    -- recipe unless it was returned to run.
+    core.cancel_spawned()
+    if not ok and type(pod) == "table" and pod.dry_run then
+      dry_run(pod.dry_run)
+      ok, pod = true, nil
+    elseif not ok then
       report(pod)
-      code = 1
+      code = failed(pod)
     end
-    -- A QEMU never outlives its recipe unless it was returned to run.
-    for vm in pairs(vc._live) do vm:kill() end
+    shutdown_all()
     if not ok then return end
     if type(pod) == "table" and pod.argv and pod.start then
       if opts.dry_run then
-        io.stdout:write(core.render(pod:argv(), opts.dry_run), "\n")
+        dry_run(pod:argv())
         return
       end
       vc.options.echo_console = true
       local okvm, vm = pcall(pod.start, pod)
       if not okvm then
         report(vm)
-        code = 1
+        code = failed(vm)
         return
       end
       local status = vm:wait()
       code = status.code or (128 + status.signal)
+    elseif opts.dry_run and not pod then
+      -- dry_run printed what start() would have run
     elseif opts.dry_run then
       report("--dry-run: the recipe did not return a pod")
-      code = 1
+      code = EXIT.recipe
     end
   end)
   core.run()

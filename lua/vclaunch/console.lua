@@ -10,11 +10,30 @@ local Console = {}
 Console.__index = Console
 -- The log file is opened at the first line: a guest that prints nothing
 -- costs no file.
-function M.new(log_path)
+function M.new(name, log_path)
   -- lines[first..last] hold the ring; # is not used on it, since the
   -- dropped head leaves the table with holes
-  return setmetatable({lines = {}, first = 1, last = 0, pos = 1, cond = core.cond(),
+  return setmetatable({name = name, lines = {}, first = 1, last = 0, pos = 1, cond = core.cond(),
                        log_path = log_path}, Console)
+end
+
+-- stdout closed under us (`vclaunch recipe.lua | head -2`): the echo stops
+-- with one line on stderr; the VM goes on.
+local function echo(line)
+  local ok, err = io.stdout:write(line, "\n")
+  if ok then ok, err = io.stdout:flush() end
+  if not ok then
+    options.echo_console = false
+    io.stderr:write("vclaunch: the console is no longer echoed: stdout: ", tostring(err), "\n")
+  end
+end
+
+-- The VM exited: no more lines; waiters see it at once. Idempotent.
+function Console:_close()
+  if self.log then self.log:close() self.log = nil end
+  self.log_path = nil
+  self.closed = true
+  self.cond:signal()
 end
 
 function Console:_push(line)
@@ -31,7 +50,7 @@ function Console:_push(line)
     self.log_path = nil
   end
   if self.log then self.log:write(line, "\n") self.log:flush() end
-  if options.echo_console then io.stdout:write(line, "\n") io.stdout:flush() end
+  if options.echo_console then echo(line) end
   self.cond:signal()
 end
 

@@ -1,4 +1,10 @@
 -- VMs: starting a pod's QEMU, QMP, events, and the shutdown ladder.
+--
+-- A VM holds its QEMU process, QMP session, console and runtime dir. When
+-- QEMU exits (from the loop, in the process's exit handler) everything is
+-- released at once: the QMP session, the console log, the runtime dir, and
+-- the handlers, so a finished VM pins nothing. A VM is closeable:
+-- `local vm <close> = pod:start()` shuts it down when the scope ends.
 local core = require "vclaunch.core"
 local errors = require "vclaunch.errors"
 local options = require "vclaunch.options"
@@ -9,27 +15,44 @@ local M = {}
 
 local fail, log = errors.fail, errors.log
 
--- VMs still running; the CLI stops what a finished recipe left behind.
+-- VMs whose QEMU still runs; the CLI shuts down what a finished recipe
+-- left behind.
 M.live = {}
+
+-- How many events a VM keeps (vm:events()); older ones are counted in
+-- vm.events_dropped.
+M.EVENTS_KEPT = 1000
 
 local VM = {}
 VM.__index = VM
 
+local function status_text(st)
+  return st.code and ("status " .. st.code) or ("signal " .. st.signal)
+end
+
+-- Releases what the VM holds; no waiting (called from the exit handler and
+-- from __gc).
 local function cleanup(vm)
+  M.live[vm] = nil
   if vm.qmp then vm.qmp:close() end
-  if vm.console.log then vm.console.log:close() vm.console.log = nil end
-  vm.console.log_path = nil
-  vm.console.closed = true
-  vm.console.cond:signal()
+  vm.console:_close()
+  vm.exit_cond:signal()
   vm.event_cond:signal() -- wait_event sees the exit at once
   if vm.dir then core.rundir_remove(vm.dir) vm.dir = nil end
 end
 
+-- What --dry-run raises from pod:start(): the CLI prints the argv and
+-- stops the recipe there.
+local DryRun = {__tostring = function() return "--dry-run: the recipe stopped at pod:start()" end}
+
 local swept = {}
 
---- Starts the pod's QEMU and returns a VM once QMP is negotiated.
+--- Starts the pod's QEMU and returns a VM once QMP is negotiated. Must run
+--- in a task. opts: timeout (QMP, seconds, default 30), freeze.
 function M.start(pod, opts)
+  core.check_task("start") -- before anything is created
   opts = opts or {}
+  if options.dry_run then error(setmetatable({dry_run = pod:argv()}, DryRun), 0) end
   -- Once per runtime dir and process: what a killed vclaunch left behind.
   local base = options.runtime_dir or ""
   if not swept[base] then
@@ -37,11 +60,11 @@ function M.start(pod, opts)
     local ok, n = pcall(core.rundir_sweep, options.runtime_dir)
     if ok and n > 0 then log("info", "removed %d stale runtime dir(s)", n) end
   end
-  local dir
-  local ok, vm = pcall(function()
+  local dir, vm
+  local ok, e = pcall(function()
     dir = core.rundir(pod.name, options.runtime_dir)
     local qmp_path = core.socket_path(dir, "qmp.sock")
-    local listener = core.listen(qmp_path)
+    local listener <close> = core.listen(qmp_path)
     local extra = {
       {"chardev", {backend = "socket", id = "qmp", fd = 3, server = true, wait = false}},
       {"mon", {chardev = "qmp"}},
@@ -49,58 +72,76 @@ function M.start(pod, opts)
     }
     if opts.freeze and not pod.spec.freeze then extra[#extra + 1] = {"flags", {freeze = true}} end
     local argv = pod:argv(extra)
-    local vm = setmetatable({pod = pod, dir = dir, argv = argv, handlers = {},
-                             events = {}, event_cond = core.cond(), exit_cond = core.cond(),
-                             console = console.new(dir .. "/console.log")}, VM)
+    vm = setmetatable({pod = pod, name = pod.name, dir = dir, argv = argv, handlers = {},
+                       events_first = 1, events_last = 0, events_dropped = 0, event_log = {},
+                       event_cond = core.cond(), exit_cond = core.cond(),
+                       console = console.new(pod.name, dir .. "/console.log")}, VM)
+    local name = pod.name
     vm.proc = core.process{argv = argv, fds = {listener:fileno()},
       on_line = function(stream, line)
         if stream == "stdout" then vm.console:_push(line)
-        else io.stderr:write(pod.name, ": ", line, "\n") end
+        else io.stderr:write(name, ": ", line, "\n") end
+      end,
+      on_exit = function(status)
+        vm.exit = status
+        log("info", "%s: QEMU exited (%s)", name, status_text(status))
+        cleanup(vm)
       end}
-    listener:close()
-    log("info", "%s: QEMU started, pid %d, runtime dir %s", pod.name, vm.proc:pid(), dir)
-    if options.log_level == "debug" then
-      log("debug", "%s: %s", pod.name, core.render(argv, "shell"))
-    end
-    -- The watcher: reaps QEMU, then releases everything the VM holds.
+    listener:close() -- QEMU has its own copy
     M.live[vm] = true
-    core.spawn(function()
-      vm.exit = vm.proc:wait()
-      log("info", "%s: QEMU exited (%s)", pod.name,
-          vm.exit.code and ("status " .. vm.exit.code) or ("signal " .. vm.exit.signal))
-      M.live[vm] = nil
-      vm.exit_cond:signal()
-      cleanup(vm)
-    end)
+    log("info", "%s: QEMU started, pid %d, runtime dir %s", name, vm.proc:pid(), dir)
+    if options.log_level == "debug" then log("debug", "%s: %s", name, core.render(argv, "shell")) end
     local okq, q = pcall(core.qmp_connect, qmp_path, opts.timeout or 30)
     if not okq then
       vm.proc:kill(9)
       local status = vm.exit or vm.proc:wait()
       local tail = vm.proc:stderr_tail()
       error(core.error("process", ("%s: QEMU exited (%s) before QMP was ready: %s"):format(
-        pod.name, status.code and ("status " .. status.code) or ("signal " .. status.signal),
-        tail ~= "" and tail or tostring(q))), 0)
+        name, status_text(status), tail ~= "" and tail or tostring(q))), 0)
     end
-    vm.qmp = q
-    q:on_event(function(name, data, ts)
-      local ev = {event = name, data = data, timestamp = ts}
-      vm.events[#vm.events + 1] = ev
-      vm.event_cond:signal()
-      for _, fn in ipairs(vm.handlers[name] or {}) do fn(ev) end
-      for _, fn in ipairs(vm.handlers["*"] or {}) do fn(ev) end
-    end)
-    return vm
+    if vm.exit then -- QEMU ended between the greeting and now
+      q:close()
+    else
+      vm.qmp = q
+      q:on_event(function(ev_name, data, ts) vm:_event(ev_name, data, ts) end)
+    end
   end)
   if not ok then
-    if not (type(vm) == "table" and vm.kind) then vm = core.error("io", tostring(vm)) end
-    if dir then pcall(core.rundir_remove, dir) end
-    fail(vm.kind, vm.message, vm)
+    if vm and vm.proc then
+      if not vm.exit then vm.proc:close() end
+      cleanup(vm)
+    elseif dir then
+      pcall(core.rundir_remove, dir)
+    end
+    if type(e) ~= "table" then e = core.error("io", tostring(e)) end
+    e.during = "start" -- the CLI's exit code for "QEMU could not be started"
+    errors.rethrow(e, "io")
   end
   return vm
 end
 
+function VM:_event(name, data, ts)
+  local ev = {event = name, data = data, timestamp = ts}
+  self.events_last = self.events_last + 1
+  self.event_log[self.events_last] = ev
+  if self.events_last - self.events_first >= M.EVENTS_KEPT then
+    self.event_log[self.events_first] = nil
+    self.events_first = self.events_first + 1
+    self.events_dropped = self.events_dropped + 1
+  end
+  self.event_cond:signal()
+  for _, fn in ipairs(self.handlers[name] or {}) do fn(ev) end
+  for _, fn in ipairs(self.handlers["*"] or {}) do fn(ev) end
+end
+
+--- The events kept (the last EVENTS_KEPT), oldest first; vm.events_dropped
+--- counts those that were let go.
+function VM:events()
+  return table.move(self.event_log, self.events_first, self.events_last, 1, {})
+end
+
 function VM:_check()
-  if self.exit then fail("process", self.pod.name .. ": the VM has exited") end
+  if self.exit then fail("process", self.name .. ": the VM has exited") end
 end
 
 --- Runs a QMP command; returns its "return" value.
@@ -108,8 +149,7 @@ function VM:execute(command, args, timeout)
   self:_check()
   local ok, r = pcall(self.qmp.execute, self.qmp, command, args, timeout)
   if ok then return r end
-  if type(r) ~= "table" then error(r, 0) end
-  fail(r.kind, r.message, r) -- at the recipe's line, with class and command
+  errors.rethrow(r, "qmp") -- at the recipe's line, with class and command
 end
 
 --- Calls fn(event) for every event called name ("*": all).
@@ -131,13 +171,13 @@ function VM:wait_event(name, opts)
   opts = opts or {}
   local timeout = opts.timeout or 30
   local deadline = core.now() + timeout
-  local seen = #self.events
+  local seen = self.events_last
   while true do
-    for i = seen + 1, #self.events do
-      local ev = self.events[i]
+    for i = math.max(seen + 1, self.events_first), self.events_last do
+      local ev = self.event_log[i]
       if ev.event == name and matches(ev.data, opts.match) then return ev end
     end
-    seen = #self.events
+    seen = self.events_last
     local left = deadline - core.now()
     if self.exit then fail("disconnected", "wait_event " .. name .. ": the VM exited") end
     if left <= 0 then fail("timeout", ("wait_event %s: none within %gs"):format(name, timeout)) end
@@ -150,19 +190,35 @@ function VM:resume() self:execute("cont") end
 --- The run state: "running", "paused", "prelaunch", ...
 function VM:status() return self:execute("query-status").status end
 
+-- Waits until QEMU has exited or timeout seconds passed; returns the exit
+-- status or nil.
 local function wait_exit(vm, timeout)
-  if not vm.exit then vm.exit_cond:wait(timeout) end
+  local deadline = core.now() + timeout
+  while not vm.exit do
+    local left = deadline - core.now()
+    if left <= 0 then break end
+    vm.exit_cond:wait(left)
+  end
   return vm.exit
 end
 
---- Waits for QEMU to exit: {code = n} or {signal = n}.
-function VM:wait()
+--- Waits for QEMU to exit: {code = n} or {signal = n}. timeout: seconds
+--- (default: no limit), then a timeout error.
+function VM:wait(timeout)
+  core.check_task("vm:wait")
+  if timeout then
+    if not wait_exit(self, timeout) then
+      fail("timeout", ("vm:wait: %s did not exit within %gs"):format(self.name, timeout))
+    end
+    return self.exit
+  end
   while not self.exit do self.exit_cond:wait(3600) end
   return self.exit
 end
 
 --- Sends SIGKILL and waits for the exit.
 function VM:kill()
+  core.check_task("vm:kill")
   if not self.exit then self.proc:kill(9) end
   return self:wait()
 end
@@ -170,12 +226,13 @@ end
 --- system_powerdown, then quit, then SIGTERM, then SIGKILL, each step only
 --- if the previous did not end the VM within timeout seconds.
 function VM:shutdown(opts)
+  core.check_task("vm:shutdown")
   local t = (opts and opts.timeout) or 10
   -- Each step returns false when it cannot apply (no QMP yet: a signal
   -- during start), and then the ladder goes on without waiting.
   local function qmp(cmd)
     return function()
-      if not self.qmp then return false end
+      if not self.qmp or self.exit then return false end
       pcall(self.qmp.execute, self.qmp, cmd, nil, t)
       return true
     end
@@ -193,6 +250,23 @@ function VM:shutdown(opts)
   return self:wait()
 end
 
+--- `local vm <close> = pod:start()`: the VM goes down the shutdown ladder
+--- when the scope ends. Where the scope's end cannot wait (a cancelled
+--- task), the ladder runs in a task of its own.
+function VM:__close()
+  if self.exit then return end
+  if core.in_task() and coroutine.isyieldable() then
+    if pcall(self.shutdown, self) then return end
+  end
+  if not self.exit then core.spawn(function() self:shutdown() end) end
+end
+
+-- Collected with the Lua state (a VM is kept in M.live while QEMU runs):
+-- QEMU is killed and reaped, its runtime dir removed. No waiting.
+function VM:__gc()
+  if self.proc and not self.exit then self.proc:close() end
+  if self.dir then pcall(core.rundir_remove, self.dir) self.dir = nil end
+end
 
 --- Starts the pod: see vclaunch.start. opts: timeout (QMP, seconds),
 --- freeze (start with the vCPUs stopped, as if pod.freeze were set).

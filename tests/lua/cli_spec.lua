@@ -39,12 +39,12 @@ describe("vclaunch", function()
     eq(out:match("^usage: vclaunch %[options%] recipe.lua") ~= nil, true, out)
   end)
 
-  it("refuses an unknown option and a missing recipe with status 2", function()
+  it("refuses an unknown option and a missing recipe with status 64 (usage)", function()
     local code, _, err = run{"--bogus"}
-    eq(code, 2)
+    eq(code, 64)
     eq(err:match("unknown option '%-%-bogus'") ~= nil, true, err)
     code, _, err = run{}
-    eq(code, 2)
+    eq(code, 64)
     eq(err:match("no recipe given") ~= nil, true, err)
   end)
 
@@ -66,7 +66,7 @@ local vc = require "vclaunch"
 local pod = vc.pod{name = "x", vcpuz = 2}
 return pod
 ]])
-    eq(code, 1)
+    eq(code, 65)
     eq(err, "vclaunch: " .. path .. ":2: pod: unknown field 'vcpuz' (did you mean 'vcpus'?)")
   end)
 
@@ -88,7 +88,7 @@ return pod
     for _, c in ipairs(cases) do
       local code, _, err, path = run({"--dry-run", "RECIPE"},
         "local pod = require('vclaunch').pod{" .. c[1] .. "}\nreturn pod\n")
-      eq(code, 1, c[1])
+      eq(code, 65, c[1])
       eq(err, "vclaunch: " .. path .. ":1: " .. c[2], c[1])
     end
   end)
@@ -117,7 +117,7 @@ local vc = require "vclaunch"
 local pod = vc.pod{name = "x", extra_args = {"-smp", "4"}}
 return pod
 ]])
-    eq(code, 1)
+    eq(code, 65)
     eq(err, "vclaunch: " .. path .. ":2: pod.extra_args[1]: '-smp' conflicts with what " ..
             "vclaunch sets: pod.vcpus")
   end)
@@ -162,9 +162,9 @@ describe("vclaunch --kinds", function()
     eq(out[4], "  security_model           none|passthrough|mapped-xattr|mapped-file default none")
   end)
 
-  it("refuses an unknown kind with status 2", function()
+  it("refuses an unknown kind with status 64 (usage)", function()
     local code, out, err = run{"--kinds", "virtio-bogus"}
-    eq(code, 2)
+    eq(code, 64)
     eq(out, "")
     eq(err, "vclaunch: --kinds: unknown device kind 'virtio-bogus'")
   end)
@@ -207,7 +207,7 @@ local vc = require "vclaunch"
 local vm = vc.pod{name = "e", memory = 128, freeze = true}:start()
 vm:execute("device_del", {id = "nope"})
 ]])
-    eq(code, 1)
+    eq(code, 65)
     eq(err, "vclaunch: " .. path .. ":3: device_del: Device 'nope' not found (DeviceNotFound)")
   end)
   it("a start that fails names the recipe's line only", function()
@@ -216,7 +216,7 @@ local vc = require "vclaunch"
 local a = vc.arch("amd64"):extend{binary = "/nonexistent/qemu"}
 local vm = vc.pod{arch = a, name = "e", memory = 128}:start()
 ]])
-    eq(code, 1)
+    eq(code, 69) -- QEMU could not be started
     eq(err, "vclaunch: " .. path .. ":3: cannot start /nonexistent/qemu: No such file or directory")
   end)
 end)
@@ -229,7 +229,10 @@ local core = require "vclaunch.core"
 local c = core.cond()
 core.spawn(function() core.sleep(100) end)
 core.spawn(function() c:wait(100) end)
-core.spawn(function() core.sleep(0.01) print("stopping") core.stop() end)
+core.sleep(0.01)
+print("stopping")
+core.stop()
+core.sleep(100)
 ]])
     eq(err, "")
     eq(out, "stopping")

@@ -39,7 +39,29 @@ function eq(got, want, what)
   end
 end
 
+-- Leftovers fail the spec: tasks, active libuv handles and registry refs
+-- that the cases did not release.
+local core = package.loaded["vclaunch.core"] or select(2, pcall(require, "vclaunch.core"))
+local function refs()
+  collectgarbage()
+  collectgarbage()
+  local n = 0
+  for k, v in pairs(debug.getregistry()) do
+    if math.type(k) == "integer" and k > 3 and math.type(v) ~= "integer" then n = n + 1 end
+  end
+  return n
+end
+local refs_before = type(core) == "table" and refs()
+
 dofile(spec_path)
+if type(core) == "table" and core.stats then
+  local s, r = core.stats(), refs()
+  if s.tasks > 0 or s.handles > 0 or s.ready > 0 or r > refs_before then
+    failed = failed + 1
+    print(("FAIL teardown: left %d task(s), %d handle(s), %d queued, %d registry ref(s)"):format(
+          s.tasks, s.handles, s.ready, r - refs_before))
+  end
+end
 print(string.format("%d passed, %d failed", passed, failed))
 -- Raised, not os.exit: under vclaunch the spec runs in a task, and the
 -- runtime must close what it holds.
