@@ -13,10 +13,17 @@ typedef struct sock_ud {
     int fd;
 } sock_ud_t;
 
+/* A path argument cut short at a NUL byte would name another file (and
+ * rundir_remove would remove another directory), so it is refused. */
+static const char *opt_text(lua_State *L, int idx, const char *what)
+{
+    return lua_isnoneornil(L, idx) ? NULL : vc_lua_check_text(L, idx, NULL, what);
+}
+
 /* core.listen(path) -> ListenSocket (fd handed to QEMU with fd=N) */
 static int vc_lua_core_listen(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = vc_lua_check_text(L, 1, NULL, "socket path");
     sock_ud_t *s = lua_newuserdatauv(L, sizeof *s, 0);
     s->fd = -1;
     luaL_setmetatable(L, SOCKET_MT);
@@ -71,8 +78,8 @@ static void push_owners(lua_State *L)
 /* core.rundir(name, base_override) -> path of a new private directory */
 static int vc_lua_core_rundir(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *override = luaL_optstring(L, 2, NULL);
+    const char *name = vc_lua_check_text(L, 1, NULL, "VM name");
+    const char *override = opt_text(L, 2, "runtime dir");
     char base[4096], dir[4096];
     vc_error_t err = {0};
     push_owners(L);
@@ -91,7 +98,7 @@ static int vc_lua_core_rundir(lua_State *L)
 /* core.rundir_sweep(base_override) -> how many stale VM directories went */
 static int vc_lua_core_rundir_sweep(lua_State *L)
 {
-    const char *override = luaL_optstring(L, 1, NULL);
+    const char *override = opt_text(L, 1, "runtime dir");
     char base[4096];
     vc_error_t err = {0};
     int removed = 0;
@@ -107,7 +114,7 @@ static int vc_lua_core_rundir_sweep(lua_State *L)
  * then free to finish the job. */
 static int vc_lua_core_rundir_remove(lua_State *L)
 {
-    const char *dir = luaL_checkstring(L, 1);
+    const char *dir = vc_lua_check_text(L, 1, NULL, "run directory");
     vc_error_t err = {0};
     int rc = vc_rundir_remove(dir, &err);
     push_owners(L);
@@ -127,8 +134,9 @@ static int vc_lua_core_socket_path(lua_State *L)
 {
     char out[4096];
     vc_error_t err = {0};
-    if (vc_rundir_socket_path(luaL_checkstring(L, 1), luaL_checkstring(L, 2), out, sizeof out,
-                              &err))
+    const char *dir = vc_lua_check_text(L, 1, NULL, "dir");
+    const char *file = vc_lua_check_text(L, 2, NULL, "file");
+    if (vc_rundir_socket_path(dir, file, out, sizeof out, &err))
         return vc_lua_raise(L, 2, "usage", "%s", err.msg);
     lua_pushstring(L, out);
     return 1;
