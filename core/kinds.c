@@ -92,7 +92,24 @@ static const vc_field_t chardev_fields[] = {
     FIELD("wait", VC_T_BOOL, .key = "wait"),
     FIELD("logfile", VC_T_PATH, .key = "logfile"),
 };
-KIND("chardev", "-chardev: a character device backend", chardev_opts, chardev_fields);
+/* What QEMU 7.2 refuses at start: a socket with neither path nor fd ("Unable
+ * to parse FD number") or with both, a file or pipe without path ("no
+ * filename given", "no device path given"). */
+static int check_chardev(const vc_dev_t *d, vc_error_t *err)
+{
+    const char *backend = vc_dev_get(d, "backend");
+    if (strcmp(backend, "socket") == 0) {
+        if (!has(d, "path") && !has(d, "fd"))
+            return vc_dev_error(d, "path", err, "is required with backend socket (or fd)");
+        if (has(d, "path") && has(d, "fd"))
+            return vc_dev_error(d, "fd", err, "excludes 'path': set only one");
+    } else if ((strcmp(backend, "file") == 0 || strcmp(backend, "pipe") == 0) && !has(d, "path")) {
+        return vc_dev_error(d, "path", err, "is required with backend %s", backend);
+    }
+    return 0;
+}
+KIND_CHECK("chardev", "-chardev: a character device backend", chardev_opts, chardev_fields,
+           check_chardev);
 
 static const vc_opt_t mon_opts[] = {{"-mon", VC_OPT_KV, NULL}};
 static const vc_field_t mon_fields[] = {
@@ -244,7 +261,18 @@ static const vc_field_t virtio_9p_fields[] = {
           .doc = "tag the guest mounts"),
     VIRTIO_PLACEMENT(1),
 };
-KIND("virtio-9p", "virtio-9p: a host directory shared over 9p", virtio_9p_opts, virtio_9p_fields);
+#define MOUNT_TAG_MAX 31 /* QEMU 7.2: MAX_TAG_LEN 32, with the NUL */
+
+static int check_virtio_9p(const vc_dev_t *d, vc_error_t *err)
+{
+    const char *tag = vc_dev_get(d, "mount_tag");
+    if (strlen(tag) > MOUNT_TAG_MAX)
+        return vc_dev_error(d, "mount_tag", err, "\"%s\" is %zu bytes, QEMU takes at most %d", tag,
+                            strlen(tag), MOUNT_TAG_MAX);
+    return 0;
+}
+KIND_CHECK("virtio-9p", "virtio-9p: a host directory shared over 9p", virtio_9p_opts,
+           virtio_9p_fields, check_virtio_9p);
 
 static const vc_opt_t virtio_scsi_opts[] = {{"-device", VC_OPT_KV, "virtio-scsi-%t"}};
 static const vc_field_t virtio_scsi_fields[] = {
@@ -306,7 +334,23 @@ static const vc_opt_t uuid_opts[] = {{"-uuid", VC_OPT_RAW, NULL}};
 static const vc_field_t uuid_fields[] = {
     FIELD("uuid", VC_T_STR, .key = "", .flags = VC_F_REQUIRED, .doc = "the machine's UUID"),
 };
-KIND("uuid", "-uuid: the machine's UUID", uuid_opts, uuid_fields);
+/* QEMU parses 8-4-4-4-12 hex digits, either case, and nothing else (no
+ * braces, no spaces, not the 32 digits alone). */
+static int check_uuid(const vc_dev_t *d, vc_error_t *err)
+{
+    const char *u = vc_dev_get(d, "uuid");
+    static const size_t groups[] = {8, 4, 4, 4, 12};
+    int ok = strlen(u) == 36;
+    for (size_t i = 0, at = 0; ok && i < N(groups); at += groups[i++] + 1)
+        ok = hex_digits(u + at, groups[i]) && (i + 1 == N(groups) || u[at + groups[i]] == '-');
+    if (!ok)
+        return vc_dev_error(d, "uuid", err,
+                            "\"%s\" is not a UUID like 5e1f7a2c-0b8d-4c3e-9f61-2a7d3c4b5e6f "
+                            "(8-4-4-4-12 hex digits)",
+                            u);
+    return 0;
+}
+KIND_CHECK("uuid", "-uuid: the machine's UUID", uuid_opts, uuid_fields, check_uuid);
 
 static const char *const rtc_clocks[] = {"host", "rt", "vm", NULL};
 static const char *const rtc_driftfixes[] = {"none", "slew", NULL};

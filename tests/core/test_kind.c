@@ -49,6 +49,18 @@ static void test_rejects(void)
     REJECT("chardev", "chardev: field 'id': id '9x' must start with a letter", {"id", "9x"});
     REJECT("chardev", "chardev 'c1': field 'fd': 2 is out of range (3 to 65535)", {"id", "c1"},
            {"fd", "2"});
+    REJECT("chardev", "chardev 'c0': field 'path': is required with backend socket (or fd)",
+           {"id", "c0"}, {"backend", "socket"}, {"server", "on"});
+    REJECT("chardev", "chardev 'c0': field 'fd': excludes 'path': set only one", {"id", "c0"},
+           {"backend", "socket"}, {"path", "/run/c0.sock"}, {"fd", "3"});
+    REJECT("chardev", "chardev 'c0': field 'path': is required with backend file", {"id", "c0"},
+           {"backend", "file"});
+    REJECT("chardev", "chardev 'c0': field 'path': is required with backend pipe", {"id", "c0"},
+           {"backend", "pipe"}, {"fd", "3"});
+    GOLDEN("chardev", "-chardev socket,id=c0,path=/run/c0.sock,server=on,wait=off",
+           {"backend", "socket"}, {"id", "c0"}, {"path", "/run/c0.sock"}, {"server", "on"},
+           {"wait", "off"});
+    GOLDEN("chardev", "-chardev pty,id=c0", {"backend", "pty"}, {"id", "c0"});
     REJECT("flags", "flags: field 'nographic': expected a boolean, got \"yes\"",
            {"nographic", "yes"});
     REJECT("kernel", "kernel: field 'append': holds a control character (0x0a)", {"path", "/k"},
@@ -251,6 +263,19 @@ static void test_qemu_accepts(void)
     ASSERT_INT_EQ(vc_rundir_remove(dir, &err), 0);
 }
 
+/* The chardevs the kind refuses, QEMU 7.2 refuses at start. */
+static void test_qemu_refuses(void)
+{
+    const char *none[] = {"-chardev", "socket,id=c0", NULL};
+    vc_test_qemu_refuses(none, "Unable to parse FD number");
+    const char *both[] = {"-chardev", "socket,id=c0,path=/run/c0.sock,fd=3", NULL};
+    vc_test_qemu_refuses(both, "None or one of 'path', 'fd' or 'host' option required");
+    const char *file[] = {"-chardev", "file,id=c0", NULL};
+    vc_test_qemu_refuses(file, "chardev: file: no filename given");
+    const char *pipe[] = {"-chardev", "pipe,id=c0,fd=3", NULL};
+    vc_test_qemu_refuses(pipe, "chardev: pipe: no device path given");
+}
+
 int main(void)
 {
     RUN(test_golden);
@@ -259,5 +284,6 @@ int main(void)
     RUN(test_error_fields);
     RUN(test_id_roles);
     RUN(test_qemu_accepts);
+    RUN(test_qemu_refuses);
     return 0;
 }

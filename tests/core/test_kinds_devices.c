@@ -153,6 +153,9 @@ static void test_golden(void)
     GOLDEN("vga", "-vga virtio", {"type", "virtio"});
 }
 
+#define TAG31 "tag-of-thirty-one-bytes-1234567"
+#define TAG32 TAG31 "8"
+
 static void test_rejects(void)
 {
     REJECT("virtio-rng", "virtio-rng 'rng0': field 'devno': applies to the ccw transport only",
@@ -216,6 +219,31 @@ static void test_rejects(void)
            {"chassis_nr", "1"});
     REJECT("global", "global: field 'value': is required", {NULL, NULL});
     REJECT("uuid", "uuid: field 'uuid': holds a control character (0x09)", {"uuid", "a\tb"});
+    /* QEMU wants 8-4-4-4-12 hex digits: nothing around them, no other grouping */
+    const char *bad_uuids[] = {"xyz",
+                               "12345678123412341234123456789abc",
+                               "{12345678-1234-1234-1234-123456789abc}",
+                               " 12345678-1234-1234-1234-123456789abc",
+                               "12345678-1234-1234-1234-123456789abg",
+                               "1234567-81234-1234-1234-123456789abc"};
+    for (size_t i = 0; i < sizeof bad_uuids / sizeof bad_uuids[0]; i++) {
+        char want[256];
+        snprintf(want, sizeof want,
+                 "uuid: field 'uuid': \"%s\" is not a UUID like "
+                 "5e1f7a2c-0b8d-4c3e-9f61-2a7d3c4b5e6f (8-4-4-4-12 hex digits)",
+                 bad_uuids[i]);
+        REJECT("uuid", want, {"uuid", bad_uuids[i]});
+    }
+    GOLDEN("uuid", "-uuid 5E1F7A2C-0B8D-4C3E-9F61-2A7D3C4B5E6F",
+           {"uuid", "5E1F7A2C-0B8D-4C3E-9F61-2A7D3C4B5E6F"});
+    /* QEMU 7.2 takes a 9p mount tag of at most 31 bytes */
+    REJECT("virtio-9p",
+           "virtio-9p 'fs0': field 'mount_tag': \"" TAG32 "\" is 32 bytes, QEMU takes at most 31",
+           {"id", "fs0"}, {"path", "/srv"}, {"mount_tag", TAG32});
+    GOLDEN("virtio-9p",
+           "-fsdev local,id=fs0,path=/srv,security_model=none -device "
+           "virtio-9p-pci,fsdev=fs0,mount_tag=" TAG31,
+           {"id", "fs0"}, {"path", "/srv"}, {"mount_tag", TAG31});
     REJECT("rtc", "rtc: field 'driftfix': \"fast\" is not one of: none, slew",
            {"driftfix", "fast"});
     REJECT("vga", "vga: field 'type': is required", {NULL, NULL});
@@ -269,6 +297,8 @@ static void test_qemu_accepts(void)
          {{"chardev", "port0"}, {"id", "sp0"}, {"name", "org.test.0"}, {"bus", "vser0.0"}}},
         {"virtio-9p",
          {{"id", "fs0"}, {"path", share}, {"security_model", "none"}, {"mount_tag", "share0"}}},
+        {"virtio-9p", /* the longest tag QEMU takes */
+         {{"id", "fs1"}, {"path", share}, {"security_model", "none"}, {"mount_tag", TAG31}}},
         {"pcie-root-port",
          {{"id", "rp1"},
           {"chassis", "1"},
@@ -370,11 +400,28 @@ static void test_qemu_accepts(void)
     if (vc_rundir_remove(dir, &err)) VC_FAIL("%s", err.msg);
 }
 
+/* What the kinds refuse, QEMU refuses too: the arguments they would have
+ * emitted, given to QEMU by hand. */
+static void test_qemu_refuses(void)
+{
+    const char *uuid[] = {"-uuid", "12345678123412341234123456789abc", NULL};
+    vc_test_qemu_refuses(uuid, "failed to parse UUID string");
+    char dir[] = "/tmp/vc-test-9p-XXXXXX";
+    ASSERT(mkdtemp(dir));
+    char fsdev[128];
+    snprintf(fsdev, sizeof fsdev, "local,id=fs0,path=%s,security_model=none", dir);
+    const char *tag[] = {"-fsdev", fsdev, "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=" TAG32,
+                         NULL};
+    vc_test_qemu_refuses(tag, "is longer than maximum (31 bytes)");
+    ASSERT_INT_EQ(rmdir(dir), 0);
+}
+
 int main(void)
 {
     RUN(test_registered);
     RUN(test_golden);
     RUN(test_rejects);
     RUN(test_qemu_accepts);
+    RUN(test_qemu_refuses);
     return 0;
 }

@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -192,6 +193,46 @@ void vc_test_vm_quit(vc_test_vm_t *vm)
     ASSERT_INT_EQ(vm->ex.status, 0);
     vc_proc_close(vm->proc);
     vm->proc = NULL;
+}
+
+static void on_refuse_timeout(uv_timer_t *t)
+{
+    vc_proc_kill(t->data, SIGKILL);
+}
+
+void vc_test_qemu_refuses(const char *const *args, const char *expect)
+{
+    vc_argv_t a = VC_ARGV_INIT;
+    const char *head[] = {vc_test_qemu(),    "-display", "none",     "-nodefaults",
+                          "-no-user-config", "-S",       "-machine", "q35,accel=tcg"};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        vc_argv_push(&a, head[i]);
+    for (const char *const *r = args; *r; r++)
+        vc_argv_push(&a, *r);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    vc_test_exit_t ex = {0};
+    vc_proc_t *p = NULL;
+    vc_error_t err = {0};
+    vc_proc_options_t o = {.argv = (const char *const *)a.v};
+    if (vc_proc_spawn(&loop, &o, NULL, vc_test_on_exit, &ex, &p, &err)) VC_FAIL("%s", err.msg);
+    uv_timer_t timer;
+    uv_timer_init(&loop, &timer);
+    timer.data = p;
+    uv_timer_start(&timer, on_refuse_timeout, 10000, 0);
+    vc_test_run_until(&loop, &ex.done, 30, "qemu exit");
+    uv_close((uv_handle_t *)&timer, NULL);
+    char tail[2048];
+    vc_proc_stderr_tail(p, tail, sizeof tail);
+    char *shell = vc_argv_render_shell(&a);
+    printf("QEMU refuses %s: exit %d, signal %d: %s\n", shell, ex.status, ex.sig, tail);
+    free(shell);
+    if (ex.sig) VC_FAIL("QEMU accepted the arguments (killed after 10s)");
+    ASSERT_INT_EQ(ex.status, 1);
+    ASSERT_STR_CONTAINS(tail, expect);
+    vc_proc_close(p);
+    vc_test_loop_teardown(&loop);
+    vc_argv_free(&a);
 }
 
 int vc_test_run_cmd(uv_loop_t *loop, const char *const *argv, double timeout)

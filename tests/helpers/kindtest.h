@@ -66,6 +66,13 @@ void vc_test_vm_start_bin(vc_test_vm_t *vm, uv_loop_t *loop, const char *qemu, c
 /* quit over QMP, waits for a clean exit (status 0), releases the process. */
 void vc_test_vm_quit(vc_test_vm_t *vm);
 
+/* Starts qemu-system-x86_64 -display none -nodefaults -no-user-config -S
+ * -machine q35,accel=tcg with args (NULL-terminated: what a kind would emit
+ * had vclaunch let it through) and expects QEMU to refuse them: exit status
+ * 1 with expect in its stderr. Fails the test otherwise (a QEMU that
+ * accepts is killed after 10s). */
+void vc_test_qemu_refuses(const char *const *args, const char *expect);
+
 /* Runs a helper program (argv, no shell) to its end on loop; returns its
  * exit status (-1 when killed). Its stderr is printed. */
 int vc_test_run_cmd(uv_loop_t *loop, const char *const *argv, double timeout);
