@@ -71,17 +71,34 @@ static size_t distance(const char *a, const char *b)
     return prev[lb];
 }
 
+/* How many characters a and b share at their start, ignoring case. */
+static size_t common_prefix(const char *a, const char *b)
+{
+    size_t n = 0;
+    while (a[n] && tolower((unsigned char)a[n]) == tolower((unsigned char)b[n]))
+        n++;
+    return n;
+}
+
 static const char *nearest(const char *name, const char *(*at)(const void *, size_t),
                            const void *set, size_t n)
 {
-    /* At most 3 edits, and fewer than half the name: "zzz" is not "id". */
+    /* At most 3 edits, and fewer than half the name: "zzz" is not "id". At
+     * the same distance the candidate sharing the longest start with the
+     * name wins ("vcpu": "vcpus", not "cpu"), whatever the order of the set
+     * (a pod's field names come from a Lua table, in no order); a name cut
+     * short at its end is thus preferred to other edits. Then set order. */
     const char *best = NULL;
-    size_t len = strlen(name), best_d = len / 2 + 1 < 4 ? len / 2 + 1 : 4;
+    size_t len = strlen(name), limit = len / 2 + 1 < 4 ? len / 2 + 1 : 4, best_d = 0, best_p = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t d = distance(name, at(set, i));
-        if (d < best_d) {
+        const char *c = at(set, i);
+        size_t d = distance(name, c);
+        if (d >= limit) continue;
+        size_t p = common_prefix(name, c);
+        if (!best || d < best_d || (d == best_d && p > best_p)) {
+            best = c;
             best_d = d;
-            best = at(set, i);
+            best_p = p;
         }
     }
     return best;

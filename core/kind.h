@@ -100,7 +100,8 @@ const vc_kind_t *vc_kind_find(const char *name);
 /* Index of the field called name, or -1. */
 int vc_kind_field(const vc_kind_t *k, const char *name);
 /* The field name nearest to name (at most 3 edits, fewer than half its
- * length), or NULL. */
+ * length; at the same distance, the one sharing the longest start with
+ * name, then the first), or NULL. */
 const char *vc_kind_suggest(const vc_kind_t *k, const char *name);
 /* The one of names[0..n) nearest to name, by the rule above, or NULL. */
 const char *vc_suggest(const char *name, const char *const *names, size_t n);

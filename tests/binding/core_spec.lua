@@ -123,6 +123,10 @@ describe("core.emit errors", function()
     eq(core.suggest("tga", {"id", "tag", "path"}), "tag")
     eq(core.suggest("VCPUZ", {"vcpus", "memory"}), "vcpus")
     eq(core.suggest("zzz", {"id", "tag"}), nil)
+    -- a tie goes to the longest shared start, whatever the order
+    eq(core.suggest("vcpu", {"cpu", "vcpus", "memory"}), "vcpus")
+    eq(core.suggest("vcpu", {"memory", "vcpus", "cpu"}), "vcpus")
+    eq(core.suggest("memroy", {"cpu", "vcpus", "memory", "memory_slots"}), "memory")
     eq(msg("chardev", {id = "c3", backend = "null", pahtt = "/x"}),
        "chardev 'c3': unknown field 'pahtt' (did you mean 'path'?)")
   end)

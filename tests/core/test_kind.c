@@ -76,6 +76,35 @@ static void test_lookup_and_suggest(void)
     ASSERT_STR_EQ(vc_kind_suggest(k, "maxcpu"), "maxcpus");
     ASSERT(vc_kind_suggest(k, "completely-different") == NULL);
     ASSERT_INT_EQ(vc_kind_field(k, "cores"), 2);
+
+    /* Ties go to the longest shared start, whatever the order of the names
+     * (a pod's field names come from a Lua table) */
+    const char *pod[] = {"cpu",        "vcpus",        "max_vcpus", "memory",
+                         "max_memory", "memory_slots", "uuid"};
+    const char *rev[] = {"uuid",      "memory_slots", "max_memory", "memory",
+                         "max_vcpus", "vcpus",        "cpu"};
+    size_t npod = sizeof pod / sizeof pod[0];
+    for (int r = 0; r < 2; r++) {
+        const char *const *names = r ? rev : pod;
+        ASSERT_STR_EQ(vc_suggest("vcpu", names, npod), "vcpus"); /* not cpu */
+        ASSERT_STR_EQ(vc_suggest("VCPU", names, npod), "vcpus"); /* case is ignored */
+        ASSERT_STR_EQ(vc_suggest("cpus", names, npod), "cpu");   /* not vcpus */
+        ASSERT_STR_EQ(vc_suggest("memroy", names, npod), "memory");
+        ASSERT_STR_EQ(vc_suggest("max_vcpu", names, npod), "max_vcpus");
+        ASSERT_STR_EQ(vc_suggest("memory_slot", names, npod), "memory_slots");
+        ASSERT_STR_EQ(vc_suggest("uid", names, npod), "uuid");
+        ASSERT(vc_suggest("zzz", names, npod) == NULL);
+    }
+    /* the distance still comes first, and its limits stay */
+    const char *near_far[] = {"abcdxy", "abcde"};
+    ASSERT_STR_EQ(vc_suggest("abcd", near_far, 2), "abcde");
+    const char *three[] = {"abcdefghijk"};
+    ASSERT_STR_EQ(vc_suggest("abcdefgh", three, 1), "abcdefghijk"); /* 3 edits */
+    const char *four[] = {"abcdefghijkl"};
+    ASSERT(vc_suggest("abcdefgh", four, 1) == NULL); /* 4 edits */
+    const char *half[] = {"abcd"};
+    ASSERT(vc_suggest("ab", half, 1) == NULL); /* 2 edits: not fewer than half of 2 */
+    ASSERT_STR_EQ(vc_suggest("abc", half, 1), "abcd");
     ASSERT_INT_EQ(vc_kind_field(k, "nope"), -1);
     vc_error_t err = {0};
     vc_dev_t *d;
