@@ -223,8 +223,9 @@ function VM:kill()
   return self:wait()
 end
 
---- system_powerdown, then quit, then SIGTERM, then SIGKILL, each step only
---- if the previous did not end the VM within timeout seconds.
+--- system_powerdown (only when the guest runs), then quit, then SIGTERM,
+--- then SIGKILL, each step only if the previous did not end the VM within
+--- timeout seconds.
 function VM:shutdown(opts)
   core.check_task("vm:shutdown")
   local t = (opts and opts.timeout) or 10
@@ -237,8 +238,15 @@ function VM:shutdown(opts)
       return true
     end
   end
+  -- A guest that is not running (paused, or never started: -S) cannot act
+  -- on the power button: the ladder starts at quit.
+  local running = true
+  if self.qmp and not self.exit then
+    local ok, st = pcall(self.qmp.execute, self.qmp, "query-status", nil, t)
+    running = not ok or st.running
+  end
   local steps = {
-    qmp("system_powerdown"),
+    running and qmp("system_powerdown") or function() return false end,
     qmp("quit"),
     function() self.proc:kill(15) return true end,
     function() self.proc:kill(9) return true end,
