@@ -28,7 +28,7 @@ M.error = core.error
 M.options = require "vclaunch.options"
 
 M.pod = pod.pod
-M.arch = pod.arch
+M.arch = require("vclaunch.arch").arch
 M.start = vm.start
 M.host = function() return require "vclaunch.host" end
 
