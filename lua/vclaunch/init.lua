@@ -20,7 +20,11 @@ local M = {}
 
 M.sleep = core.sleep
 M.spawn = core.spawn
-M.run = core.run
+M.run = core.run -- run([mode]): "default", "once" or "nowait"
+-- Embedding in another event loop: poll backend_fd() for reading, wake up
+-- after backend_timeout() ms (-1: no timer), then run("nowait").
+M.backend_fd = core.backend_fd
+M.backend_timeout = core.backend_timeout
 M.error = core.error
 
 -- Settings from the CLI (or the embedding tool): accel, runtime_dir,
