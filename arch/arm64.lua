@@ -14,7 +14,7 @@ M.max_vcpus = 123
 M.console_param = "console=ttyAMA0"
 -- no ISA bus for the ISA pvpanic device
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true, pvpanic = false}
+                  memory_hotplug = true, pvpanic = false, rng = true}
 
 --- virt without USB; the host's GIC under KVM, an emulated GICv3 under TCG
 --- (virt's default GICv2 stops at 8 vCPUs).

@@ -5,8 +5,9 @@
 --
 -- `pod` below is the validated pod table (machine filled in); `ctx` is the
 -- per-build state from new_ctx. Appenders return lists of {kind, fields}.
--- A policy refuses a pod by raising a string (use self:fail): vclaunch
--- turns it into a recipe error at the recipe's line.
+-- A policy refuses a pod with self:fail(msg): vclaunch turns it into a
+-- recipe error at the recipe's line. Any other error raised in a method is
+-- reported as that method (or a recipe's override of it) failing.
 local M = {}
 
 M.name = "base"
@@ -21,10 +22,9 @@ M.memory_align = 1 -- MiB: max_memory is rounded up to it
 M.console_param = "console=ttyS0"
 -- What the arch can do; a false one makes vclaunch refuse the pod fields
 -- that need it (block_hotplug is kept for device hotplug, not built yet).
--- pvpanic: the ISA pvpanic device (needs an ISA bus).
+-- pvpanic: the ISA pvpanic device (needs an ISA bus); rng: virtio-rng.
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true, pvpanic = true}
-M.rng = true -- false: the arch has no virtio-rng (pod.rng is refused)
+                  memory_hotplug = true, pvpanic = true, rng = true}
 
 -- Kernel parameters: the quiet and debug sets, then the pod's own.
 M.kernel_params = {
@@ -32,9 +32,13 @@ M.kernel_params = {
   debug = {"debug", "panic=1"},
 }
 
---- Raises a recipe error from policy code.
+-- A refusal: an error object as vclaunch's are ({kind, message}), so that
+-- it is told apart from a Lua error in a method.
+local Refusal = {__tostring = function(e) return e.message end}
+
+--- Refuses the pod: a recipe error with msg.
 function M:fail(msg)
-  error(msg, 0)
+  error(setmetatable({kind = "recipe", message = msg}, Refusal), 0)
 end
 
 --- A new policy with the given fields and methods on top of this one.
@@ -335,10 +339,8 @@ function M:append_vsock(ctx, v)
 end
 
 function M:append_rng(ctx, r)
-  if not self.rng then self:fail("pod: rng: " .. self.name .. " has no virtio-rng") end
   r = type(r) == "table" and r or {}
   if r.backend == "builtin" then
-    if r.filename then self:fail("pod.rng: filename goes with backend = \"random\"") end
     return {{"virtio-rng-builtin", self:virtio(ctx, {id = ctx:id("rng"), max_bytes = r.max_bytes,
                                                      period = r.period})}}
   end
@@ -359,9 +361,6 @@ function M:append_iommu(ctx)
 end
 
 function M:append_pvpanic(ctx)
-  if self.capabilities.pvpanic == false then
-    self:fail(("pod: pvpanic: not available on %s machine %s"):format(self.name, ctx.machine))
-  end
   return {{"pvpanic", {id = ctx:id("pvpanic")}}}
 end
 

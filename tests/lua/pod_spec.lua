@@ -137,17 +137,47 @@ local EXACT = {
   {{sockets = {{path = "/s"}}}, "pod.sockets[1]: missing required field 'name'"},
   {{sockets = {{name = "a", backend = "stdio"}}},
    "pod.sockets[1]: field 'backend': \"stdio\" is not one of: socket, pipe, file, pty, null"},
+
+  -- device errors name the pod field the recipe wrote, not the kind's
+  {{endpoints = {{type = "user", mac = "zz"}}},
+   "pod.endpoints[1].mac: \"zz\" is not a MAC address like 52:54:00:12:34:56"},
+  {{drives = {{file = "/a", id = "1d"}}}, "pod.drives[1].id: id '1d' must start with a letter"},
+  {{vfio = {{host = "1:2"}}},
+   "pod.vfio[1].host: \"1:2\" is not a PCI address [dddd:]bb:dd.f (0000:01:00.0)"},
+  {{uuid = "x\ny"}, "pod.uuid: holds a control character (0x0a)"},
+  {{volumes = {{host_path = "/x", tag = "a\nb"}}}, "pod.volumes[1].tag: holds a control character (0x0a)"},
+  {{volumes = {{type = "virtio-fs", host_path = "/x", tag = "a\nb", socket = "/s"}}},
+   "pod.volumes[1].tag: holds a control character (0x0a)"},
+  {{volumes = {{host_path = "/x", tag = "t", id = "9fs"}}},
+   "pod.volumes[1].id: id '9fs' must start with a letter"},
+  {{kernel = {path = "/k", params = "a\nb"}}, "pod.kernel.params: holds a control character (0x0a)"},
+  {{sockets = {{name = "a\tb", path = "/s"}}}, "pod.sockets[1].name: holds a control character (0x09)"},
+  {{sockets = {{name = "a"}}}, "pod.sockets[1].path: is required with backend socket (or fd)"},
+  {{vhost_user = {{type = "blk", socket = "/s", id = "1v"}}},
+   "pod.vhost_user[1].id: id '1v' must start with a letter"},
+  {{machine = "microvm", vhost_user = {{type = "blk", socket = "/s"}}},
+   "pod.vhost_user[1]: QEMU has vhost-user-blk on the pci transport only, not mmio (machine microvm)"},
+
+  -- ids from the kinds' tables: what a device defines, across concepts and raw devices
+  {{devices = {{"nvdimm", {id = "nv0", memdev = "pm", mem_path = "/pm0", size = "1M"}},
+               {"nvdimm", {id = "nv1", memdev = "pm", mem_path = "/pm1", size = "1M"}}}},
+   "pod: duplicate id 'pm': nvdimm (pod.devices[1]) and nvdimm (pod.devices[2])"},
+  {{drives = {{file = "/a"}}, devices = {{"nvdimm", {id = "nv0", memdev = "drive0",
+                                                     mem_path = "/pm", size = "1M"}}}},
+   "pod: duplicate id 'drive0': virtio-blk (pod.drives[1]) and nvdimm (pod.devices[1])"},
+  {{volumes = {{host_path = "/x", tag = "t", id = "n"}}, endpoints = {{type = "user", id = "n"}}},
+   "pod: duplicate id 'n': virtio-9p (pod.volumes[1]) and virtio-net-user (pod.endpoints[1])"},
+  {{endpoints = {{type = "vhost-user", socket = "/s", mac = "52:54:00:00:00:01"}},
+    devices = {{"chardev", {id = "chr-net0", backend = "null"}}}},
+   "pod: duplicate id 'chr-net0': vhost-user-net (pod.endpoints[1]) and chardev (pod.devices[1])"},
 }
 
--- {pod fields, Lua pattern}: messages from the device kinds themselves.
+-- {pod fields, Lua pattern}: messages that quote the recipe's own file.
 local PATTERN = {
-  {{endpoints = {{type = "user", mac = "zz"}}}, "^virtio%-net%-user 'net0': field 'mac': "},
-  {{drives = {{file = "/a", id = "1d"}}}, "^virtio%-blk: field 'id': .*'1d'"},
-  {{vfio = {{host = "1:2"}}},
-   "^vfio%-pci 'vfio0': field 'host': \"1:2\" is not a PCI address"},
-  {{machine = "microvm", vhost_user = {{type = "blk", socket = "/s"}}},
-   "^vhost%-user%-blk.*transport.*pci transport only, not mmio"},
-  {{uuid = "x\ny"}, "^uuid: field 'uuid': holds a control character"},
+  {{arch = vc.arch("amd64"):extend{cpu = function() return 1 < "x" end}},
+   "^pod: the arch override 'cpu' failed: .*pod_spec%.lua:%d+: attempt to compare number with string$"},
+  {{rng = true, arch = vc.arch("amd64"):extend{append_rng = function(_, _, r) return r.x.y end}},
+   "^pod: the arch override 'append_rng' failed: .*pod_spec%.lua:%d+: attempt to index a boolean value"},
 }
 
 describe("vclaunch.pod refuses", function()
@@ -243,6 +273,13 @@ describe("vclaunch.arch", function()
     eq(pod_error{arch = p}, "pod: machine: not on this host")
   end)
 
+  it("extend: a refusal in an appender override stays the policy's message", function()
+    local p = vc.arch("amd64"):extend{
+      append_rng = function(self) self:fail("pod: rng: not on this host") end,
+    }
+    eq(pod_error{arch = p, rng = true}, "pod: rng: not on this host")
+  end)
+
   it("extend: needs a table", function()
     local ok, e = pcall(function() local p = vc.arch("amd64"):extend(5) return p end)
     eq(ok, false)
@@ -280,5 +317,70 @@ describe("vfio", function()
     local a = vc.pod{vfio = {{host = "01:00.0"}, {sysfsdev = "/sys/bus/mdev/devices/m,1"}}}:argv()
     eq(a[#a - 2], "vfio-pci,host=01:00.0,id=vfio0")
     eq(a[#a], "vfio-pci,sysfsdev=/sys/bus/mdev/devices/m,,1,id=vfio1")
+  end)
+end)
+
+describe("raw devices", function()
+  it("define the ids their kind says: an integer written as text is none", function()
+    local a = vc.pod{devices = {
+      {"vfio-pci", {id = "a", host = "01:00.0", x_pci_vendor_id = "4318"}},
+      {"vfio-pci", {id = "b", host = "02:00.0", x_pci_vendor_id = "4318"}},
+    }}:argv()
+    eq(a[#a], "vfio-pci,host=02:00.0,x-pci-vendor-id=4318,id=b")
+  end)
+end)
+
+describe("concepts for hotplug", function()
+  local concepts = require "vclaunch.concepts"
+
+  -- The error of fn(...), checked to point at this file; returns its message.
+  local function item_error(fn, ...)
+    local args = table.pack(...)
+    local ok, e = pcall(function()
+      local r = fn(table.unpack(args, 1, args.n)) -- not a tail call
+      return r
+    end)
+    if ok then error("expected an error", 2) end
+    eq(e.kind, "recipe", tostring(e))
+    eq(tostring(e.where):match("pod_spec%.lua:%d+$") ~= nil, true, tostring(e.where))
+    return e.message
+  end
+
+  it("check an item as vclaunch.pod checks the pod's own", function()
+    local pod = vc.pod{name = "hp", drives = {{file = "/a"}}}
+    concepts.check_item("drives", {file = "/b"}, pod)
+    eq(item_error(concepts.check_item, "drives", {file = "/b", interface = "ide"}, pod),
+       "pod.drives[2]: field 'interface': \"ide\" is not one of: virtio, scsi")
+    eq(item_error(concepts.check_item, "endpoints", {type = "tap"}, pod),
+       "pod.endpoints[1]: a tap needs exactly one of ifname and fds")
+    eq(item_error(concepts.check_item, "devices", {"flags"}, pod),
+       "pod.devices[1]: expected {kind, {fields}}")
+    local s390 = vc.pod{arch = "s390x"}
+    eq(item_error(concepts.check_item, "rng", true, s390), "pod: rng: s390x has no virtio-rng")
+    local e = expect_error(concepts.check_item, "disks", {}, pod)
+    eq(e.kind, "usage")
+  end)
+
+  it("build an item where the pod's own devices stopped, and emit it against their ids", function()
+    local pod = vc.pod{name = "hp", drives = {{file = "/a"}}}
+    local ctx = pod:placement()
+    local devs, froms = concepts.build_item("drives", {file = "/b"}, pod, ctx)
+    eq(#devs, 1)
+    eq(devs[1][1], "virtio-blk")
+    eq(devs[1][2].id, "drive1")
+    eq(froms[1].origin, "pod.drives[2]")
+    local seen = {}
+    for k, v in pairs(pod:_base().seen) do seen[k] = v end
+    local args, ids = concepts.emit(devs[1], froms[1], seen)
+    eq(table.concat(args, " "), "-drive if=none,id=drive1,file=/b,format=raw -device virtio-blk-pci,drive=drive1")
+    eq(ids[1], "drive1")
+    devs, froms = concepts.build_item("drives", {file = "/c", id = "drive0"}, pod, ctx)
+    local e = expect_error(concepts.emit, devs[1], froms[1], seen)
+    eq(e.message, "pod: duplicate id 'drive0': virtio-blk (pod.drives[1]) and virtio-blk (pod.drives[2])")
+    devs, froms = concepts.build_item("volumes", {host_path = "/x", tag = "a\nb"}, pod, ctx)
+    e = expect_error(concepts.emit, devs[1], froms[1], seen)
+    eq(e.message, "pod.volumes[1].tag: holds a control character (0x0a)")
+    -- the pod's own placement is untouched
+    eq(pod:placement().counters.drive, 1)
   end)
 end)
