@@ -5,8 +5,10 @@ local M = setmetatable({}, {__index = base})
 
 M.name = "arm64"
 M.binary = "qemu-system-aarch64"
+-- virt also has virtio-mmio slots: a raw device may ask for mmio.
 M.machines = {
-  virt = {transport = "pci", bridge = "pcie-root-port", root_bus = "pcie.0"},
+  virt = {transport = "pci", transports = {"pci", "mmio"}, bridge = "pcie-root-port",
+          root_bus = "pcie.0"},
 }
 M.default_machine = "virt"
 -- virt's GICv3 redistributor region holds 123 CPUs (GICv2: 8).

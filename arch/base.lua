@@ -12,7 +12,9 @@ local M = {}
 
 M.name = "base"
 M.binary = nil
--- [type] = {transport = "pci"|"ccw"|"mmio", bridge = kind of the hotplug
+-- [type] = {transport = "pci"|"ccw"|"mmio": the policy's devices use it,
+-- transports = every transport the machine has (default {transport}: a
+-- raw device on another one is refused), bridge = kind of the hotplug
 -- bridges (nil: none), root_bus = the bus bridges plug into}
 M.machines = {}
 M.default_machine = nil

@@ -8,8 +8,9 @@ local M = setmetatable({}, {__index = base})
 
 M.name = "s390x"
 M.binary = "qemu-system-s390x"
+-- QEMU also puts PCI devices on s390x (zPCI): a raw device may ask for pci.
 M.machines = {
-  ["s390-ccw-virtio"] = {transport = "ccw"},
+  ["s390-ccw-virtio"] = {transport = "ccw", transports = {"ccw", "pci"}},
 }
 M.default_machine = "s390-ccw-virtio"
 M.max_vcpus = 248

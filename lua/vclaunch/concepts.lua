@@ -48,16 +48,22 @@ local record, list = schema.record, schema.list
 local STR, PATH, BOOL, ID = schema.STR, schema.PATH, schema.BOOL, schema.ID
 local call = archs.call
 
+-- The most memory a host could ever map, MiB (16 TiB): QEMU cannot start
+-- a guest above it.
+M.MAX_MEMORY = 16 * 1024 * 1024
+
 -- ---- the kinds' tables, read once ---------------------------------------
 
 local kind_facts
--- Per kind: whether it has disable_modern.
+-- Per kind: the default transport (nil: no transport field) and whether it
+-- has disable_modern.
 local function kind_info(kind)
   if not kind_facts then
     kind_facts = {}
     for name, k in pairs(core.kinds()) do
       local info = {}
       for _, f in ipairs(k.fields) do
+        if f.name == "transport" then info.transport = f.default or false end
         if f.name == "disable_modern" then info.legacy = true end
       end
       kind_facts[name] = info
@@ -83,6 +89,59 @@ local function is_device(d)
   return type(d) == "table" and type(d[1]) == "string" and type(d[2]) == "table"
 end
 
+local function dev_name(kind, fields)
+  local id = fields.id or fields.chardev
+  return type(id) == "string" and ("%s '%s'"):format(kind, id) or kind
+end
+
+-- The transports the pod's machine has: machines[type].transports, else
+-- its one transport.
+local function transports(arch, pod)
+  local info = arch.machines[pod.machine] or {}
+  return info.transports or {info.transport or "pci"}
+end
+
+-- A message when the device asks for a transport (its own or its kind's
+-- default) the pod's machine does not have, else nil.
+local function transport_error(dev, pod, arch)
+  local default = kind_info(dev[1]).transport
+  if default == nil then return nil end
+  local want = dev[2].transport
+  if want == nil then want = default end
+  local have = transports(arch, pod)
+  for _, t in ipairs(have) do
+    if t == want then return nil end
+  end
+  return ("%s: field 'transport': machine %s has no %s transport (it has: %s)"):format(
+         dev_name(dev[1], dev[2]), pod.machine, tostring(want), table.concat(have, ", "))
+end
+
+local function uses_stdio(dev)
+  return is_device(dev) and dev[1] == "chardev" and dev[2].backend == "stdio"
+end
+
+-- Who holds QEMU's stdio ahead of item, in command-line order (the console,
+-- the sockets, the raw chardevs), or nil: QEMU gives stdio to one chardev.
+local function stdio_holder(item, pod, arch)
+  local ctx = call(arch, "new_ctx", pod)
+  for _, dev in ipairs(call(arch, "console", ctx, "console") or {}) do
+    if uses_stdio(dev) then return ("the console (chardev '%s')"):format(dev[2].id) end
+  end
+  for i, s in ipairs(pod.sockets or {}) do
+    if s == item then return nil end
+    if s.backend == "stdio" then return ("pod.sockets[%d]"):format(i) end
+  end
+  for i, d in ipairs(pod.devices or {}) do
+    if d == item then return nil end
+    if uses_stdio(d) then return ("pod.devices[%d]"):format(i) end
+  end
+  return nil
+end
+
+local function stdio_taken(holder)
+  return ("\"stdio\" is taken by %s; QEMU gives stdio to one chardev"):format(holder)
+end
+
 -- Options vclaunch sets itself: an extra_args entry may not repeat them.
 local OWN_OPTIONS = {
   ["-m"] = "pod.memory", ["-smp"] = "pod.vcpus", ["-machine"] = "pod.machine",
@@ -98,6 +157,33 @@ local OWN_OPTIONS = {
   ["-no-reboot"] = "pod.knobs.no_reboot", ["-S"] = "pod.freeze",
 }
 
+-- Kinds whose options vclaunch sets itself: a raw device may not be one.
+local OWN_KINDS = {
+  name = "pod.name", uuid = "pod.uuid", machine = "pod.machine", cpu = "pod.cpu",
+  smp = "pod.vcpus", memory = "pod.memory", kernel = "pod.kernel", bios = "pod.firmware",
+  flags = "pod.freeze, pod.knobs and vclaunch's flags", pidfile = "vclaunch's pidfile",
+  mon = "vclaunch's QMP monitor",
+}
+
+-- A MAC for an endpoint the recipe gave none, where the kind needs one:
+-- 52:54:00 (QEMU's locally administered prefix) and three bytes of an
+-- FNV-1a hash of the pod name and the endpoint's index, so that it stays
+-- the same from start to start and differs between pods.
+function M.mac(name, index)
+  local h = 0x811c9dc5
+  for c in (name .. "/" .. index):gmatch(".") do
+    h = ((h ~ c:byte()) * 0x01000193) & 0xffffffff
+  end
+  return ("52:54:00:%02x:%02x:%02x"):format((h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff)
+end
+
+local function mac_required(kind)
+  for _, f in ipairs((core.kinds()[kind] or {fields = {}}).fields) do
+    if f.name == "mac" then return f.required end
+  end
+  return false
+end
+
 -- ---- the items' schemas ---------------------------------------------------
 
 local KERNEL = record{path = {type = "path", required = true}, initrd = PATH, params = STR,
@@ -108,7 +194,7 @@ local VOLUME = record{id = ID, host_path = {type = "path", required = true},
                       readonly = BOOL, socket = PATH}
 local SOCKET = record{id = ID, name = {type = "string", required = true}, path = PATH,
                       backend = {type = "string",
-                                 values = {"socket", "pipe", "file", "pty", "null"}}}
+                                 values = {"socket", "pipe", "file", "pty", "null", "stdio"}}}
 local ENDPOINT = record{id = ID, type = {type = "string", required = true,
                                          values = {"tap", "user", "vhost-user"}},
                         ifname = STR, fds = list{type = "integer", min = 0}, mac = STR,
@@ -139,6 +225,15 @@ local function always() return true end
 local function memory_backend(b)
   if b.backend == nil then b.backend = call(b.arch, "memory_backend", b.ctx, b.pod) or false end
   return b.backend or nil
+end
+
+local function memory_check(field)
+  return function(v)
+    if v and v > M.MAX_MEMORY then
+      return ("%s (%d MiB) is above what a host can map (%d MiB, 16 TiB)"):format(field, v,
+             M.MAX_MEMORY)
+    end
+  end
 end
 
 -- ---- the rows -------------------------------------------------------------
@@ -191,10 +286,11 @@ M.rows = {
    fields = {vcpus = "cpus", max_vcpus = {"maxcpus", "sockets"}}},
   {field = "max_vcpus", schema = {type = "integer", min = 1}},
   {field = "memory", schema = {type = "integer", min = 1}, present = always,
+   checks = {memory_check("memory")},
    build = function(b) return {{"memory", call(b.arch, "memory", b.pod)}} end,
    fields = {memory = "size", max_memory = "maxmem", memory_slots = "slots"}},
   {field = "max_memory", schema = {type = "integer", min = 1}, capability = "memory_hotplug",
-   checks = {function(v, pod, arch)
+   checks = {memory_check("max_memory"), function(v, pod, arch)
      if v < (pod.memory or arch.default_memory) then return "max_memory is below memory" end
    end}},
   {field = "memory_slots", schema = {type = "integer", min = 1, max = 256},
@@ -240,6 +336,12 @@ M.rows = {
    fields = {host_path = "path", tag = {"virtio-9p.mount_tag", "vhost-user-fs.tag"},
              readonly = "readonly", socket = "socket", id = {"virtio-9p.id", "vhost-user-fs.chardev"}}},
   {field = "sockets", schema = list(SOCKET), items = true,
+   checks = {function(s, pod, arch)
+     if s.backend == "stdio" then
+       local holder = stdio_holder(s, pod, arch)
+       if holder then return stdio_taken(holder), "backend" end
+     end
+   end},
    append = "append_socket",
    fields = {name = "virtserialport.name", id = "virtserialport.id", path = "chardev.path",
              backend = "chardev.backend"}},
@@ -259,6 +361,15 @@ M.rows = {
        return "missing required field 'socket' (vhost-user)"
      end
    end},
+   prepare = function(e, pod, index)
+     if e.type == "vhost-user" and e.mac == nil and mac_required("vhost-user-net") then
+       local t = {}
+       for k, v in pairs(e) do t[k] = v end
+       t.mac = M.mac(pod.name, index)
+       return t
+     end
+     return e
+   end,
    append = "append_endpoint",
    fields = {id = "id", ifname = "ifname", fds = "fds", mac = "mac", queues = "queues",
              vhost = "vhost", socket = "socket"}},
@@ -299,6 +410,18 @@ M.rows = {
   {field = "devices", schema = {type = "list", items = {type = "any"}}, items = true, raw = true,
    checks = {function(d)
      if not is_device(d) then return "expected {kind, {fields}}" end
+     if OWN_KINDS[d[1]] then
+       return ("kind '%s' conflicts with what vclaunch sets: %s"):format(d[1], OWN_KINDS[d[1]])
+     end
+   end, function(d, pod, arch)
+     return transport_error(d, pod, arch)
+   end, function(d, pod, arch)
+     if uses_stdio(d) then
+       local holder = stdio_holder(d, pod, arch)
+       if holder then
+         return ("%s: field 'backend': %s"):format(dev_name(d[1], d[2]), stdio_taken(holder))
+       end
+     end
    end},
    build = function(_, d) return {d} end},
 
@@ -446,6 +569,8 @@ local function build_value(row, v, b, index)
   for i, dev in ipairs(devs) do
     froms[i] = from(row, index, b.pod, origins and origins[i])
     if row.append and is_device(dev) then
+      local msg = transport_error(dev, b.pod, b.arch)
+      if msg then error(core.error("recipe", froms[i].origin .. ": " .. msg), 0) end
       -- Nesting: legacy virtio for what the policy makes (raw devices are
       -- left as written).
       local f = dev[2]

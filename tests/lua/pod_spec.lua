@@ -135,8 +135,8 @@ local EXACT = {
   {{machine = "pc", iommu = true}, "pod: iommu: not available on amd64 machine pc"},
   {{name = "1vm"}, "pod name '1vm' must start with a letter"},
   {{sockets = {{path = "/s"}}}, "pod.sockets[1]: missing required field 'name'"},
-  {{sockets = {{name = "a", backend = "stdio"}}},
-   "pod.sockets[1]: field 'backend': \"stdio\" is not one of: socket, pipe, file, pty, null"},
+  {{sockets = {{name = "a", backend = "tcp"}}},
+   "pod.sockets[1]: field 'backend': \"tcp\" is not one of: socket, pipe, file, pty, null, stdio"},
 
   -- device errors name the pod field the recipe wrote, not the kind's
   {{endpoints = {{type = "user", mac = "zz"}}},
@@ -157,6 +157,52 @@ local EXACT = {
    "pod.vhost_user[1].id: id '1v' must start with a letter"},
   {{machine = "microvm", vhost_user = {{type = "blk", socket = "/s"}}},
    "pod.vhost_user[1]: QEMU has vhost-user-blk on the pci transport only, not mmio (machine microvm)"},
+
+  -- what QEMU would refuse at start
+  {{memory = math.maxinteger},
+   "pod: memory (9223372036854775807 MiB) is above what a host can map (16777216 MiB, 16 TiB)"},
+  {{max_memory = math.maxinteger},
+   "pod: max_memory (9223372036854775807 MiB) is above what a host can map (16777216 MiB, 16 TiB)"},
+  {{max_memory = 16 * 1024 * 1024 + 1},
+   "pod: max_memory (16777217 MiB) is above what a host can map (16777216 MiB, 16 TiB)"},
+  {{devices = {{"virtio-rng", {id = "r", transport = "ccw"}}}},
+   "pod.devices[1]: virtio-rng 'r': field 'transport': machine q35 has no ccw transport (it has: pci)"},
+  {{machine = "microvm", devices = {{"virtio-balloon", {id = "b"}}}},
+   "pod.devices[1]: virtio-balloon 'b': field 'transport': machine microvm has no pci transport " ..
+   "(it has: mmio)"},
+  {{machine = "pc", devices = {{"virtio-blk", {id = "d", file = "/d", transport = "mmio"}}}},
+   "pod.devices[1]: virtio-blk 'd': field 'transport': machine pc has no mmio transport (it has: pci)"},
+  {{sockets = {{name = "a", backend = "stdio"}}},
+   "pod.sockets[1].backend: \"stdio\" is taken by the console (chardev 'console'); " ..
+   "QEMU gives stdio to one chardev"},
+  {{devices = {{"chardev", {id = "c", backend = "stdio"}}}},
+   "pod.devices[1]: chardev 'c': field 'backend': \"stdio\" is taken by the console " ..
+   "(chardev 'console'); QEMU gives stdio to one chardev"},
+  {{devices = {{"machine", {type = "pc"}}}},
+   "pod.devices[1]: kind 'machine' conflicts with what vclaunch sets: pod.machine"},
+  {{devices = {{"iothread", {id = "io0"}}, {"flags", {freeze = true}}}},
+   "pod.devices[2]: kind 'flags' conflicts with what vclaunch sets: " ..
+   "pod.freeze, pod.knobs and vclaunch's flags"},
+  {{devices = {{"memory", {size = "1G"}}}},
+   "pod.devices[1]: kind 'memory' conflicts with what vclaunch sets: pod.memory"},
+  {{devices = {{"smp", {cpus = 2}}}},
+   "pod.devices[1]: kind 'smp' conflicts with what vclaunch sets: pod.vcpus"},
+  {{devices = {{"name", {name = "x"}}}},
+   "pod.devices[1]: kind 'name' conflicts with what vclaunch sets: pod.name"},
+  {{devices = {{"cpu", {model = "max"}}}},
+   "pod.devices[1]: kind 'cpu' conflicts with what vclaunch sets: pod.cpu"},
+  {{devices = {{"kernel", {path = "/k"}}}},
+   "pod.devices[1]: kind 'kernel' conflicts with what vclaunch sets: pod.kernel"},
+  {{devices = {{"uuid", {uuid = "8dc0fb8a-8e3a-4d4d-9d55-1b9d6c2c6f01"}}}},
+   "pod.devices[1]: kind 'uuid' conflicts with what vclaunch sets: pod.uuid"},
+  {{devices = {{"pidfile", {path = "/run/x.pid"}}}},
+   "pod.devices[1]: kind 'pidfile' conflicts with what vclaunch sets: vclaunch's pidfile"},
+  {{devices = {{"chardev", {id = "hmp", backend = "null"}}, {"mon", {chardev = "hmp"}}}},
+   "pod.devices[2]: kind 'mon' conflicts with what vclaunch sets: vclaunch's QMP monitor"},
+  {{devices = {{"bios", {path = "/bios.bin"}}}},
+   "pod.devices[1]: kind 'bios' conflicts with what vclaunch sets: pod.firmware"},
+  {{extra_args = {"-S\0"}}, "pod.extra_args[1]: holds a NUL byte"},
+  {{extra_args = {"-device", "virtio-rng-pci\0", "-S"}}, "pod.extra_args[2]: holds a NUL byte"},
 
   -- ids from the kinds' tables: what a device defines, across concepts and raw devices
   {{devices = {{"nvdimm", {id = "nv0", memdev = "pm", mem_path = "/pm0", size = "1M"}},
@@ -280,6 +326,30 @@ describe("vclaunch.arch", function()
     eq(pod_error{arch = p, rng = true}, "pod: rng: not on this host")
   end)
 
+  it("extend: an override's device on a transport the machine lacks names the concept", function()
+    local p = vc.arch("amd64"):extend{
+      append_rng = function() return {{"virtio-rng", {id = "rng0", transport = "ccw"}}} end,
+    }
+    eq(pod_error{arch = p, rng = true},
+       "pod.rng: virtio-rng 'rng0': field 'transport': machine q35 has no ccw transport (it has: pci)")
+  end)
+
+  it("extend: a console off stdio leaves stdio to one socket", function()
+    local p = vc.arch("amd64"):extend{
+      console = function(_, _, id)
+        return {{"chardev", {backend = "null", id = id}}, {"serial", {chardev = id}}}
+      end,
+    }
+    local s = table.concat(vc.pod{arch = p, sockets = {{name = "a", backend = "stdio"}}}:argv(), " ")
+    eq(s:find("-chardev stdio,id=channel0", 1, true) ~= nil, true, s)
+    eq(pod_error{arch = p, sockets = {{name = "a", backend = "stdio"}, {name = "b", backend = "stdio"}}},
+       "pod.sockets[2].backend: \"stdio\" is taken by pod.sockets[1]; QEMU gives stdio to one chardev")
+    eq(pod_error{arch = p, sockets = {{name = "a", backend = "stdio"}},
+                 devices = {{"chardev", {id = "c", backend = "stdio"}}}},
+       "pod.devices[1]: chardev 'c': field 'backend': \"stdio\" is taken by pod.sockets[1]; " ..
+       "QEMU gives stdio to one chardev")
+  end)
+
   it("extend: needs a table", function()
     local ok, e = pcall(function() local p = vc.arch("amd64"):extend(5) return p end)
     eq(ok, false)
@@ -320,7 +390,40 @@ describe("vfio", function()
   end)
 end)
 
+describe("endpoints", function()
+  it("a vhost-user endpoint without a mac gets one per pod name and index", function()
+    local function mac(name, endpoints)
+      local a = vc.pod{name = name, endpoints = endpoints}:argv()
+      local macs = {}
+      for m in table.concat(a, " "):gmatch("virtio%-net%-pci,netdev=[%w-]+,mac=([%x:]+)") do
+        macs[#macs + 1] = m
+      end
+      return macs
+    end
+    local vu = {type = "vhost-user", socket = "/run/net.sock"}
+    local one = mac("a", {vu})
+    eq(#one, 1, "one NIC with a mac")
+    eq(one[1]:match("^52:54:00:%x%x:%x%x:%x%x$") ~= nil, true, one[1])
+    eq(mac("a", {vu})[1], one[1], "the same pod gets the same mac")
+    eq(mac("b", {vu})[1] ~= one[1], true, "another pod, another mac")
+    local two = mac("a", {{type = "user", mac = "52:54:00:00:00:01"}, vu})
+    eq(two[2] ~= one[1] and two[2] ~= two[1], true, "the second endpoint, another mac")
+    eq(mac("a", {{type = "vhost-user", socket = "/s", mac = "52:54:00:00:00:09"}})[1],
+       "52:54:00:00:00:09", "the recipe's own mac")
+  end)
+end)
+
 describe("raw devices", function()
+  it("may use every transport the machine has", function()
+    local function last(t) local a = vc.pod(t):argv() return a[#a] end
+    eq(last{arch = "s390x", devices = {{"virtio-rng", {id = "r", transport = "pci"}}}},
+       "virtio-rng-pci,rng=r")
+    eq(last{arch = "arm64", devices = {{"virtio-rng", {id = "r", transport = "mmio"}}}},
+       "virtio-rng-device,rng=r")
+    eq(last{machine = "microvm", devices = {{"virtio-rng", {id = "r", transport = "mmio"}}}},
+       "virtio-rng-device,rng=r")
+  end)
+
   it("define the ids their kind says: an integer written as text is none", function()
     local a = vc.pod{devices = {
       {"vfio-pci", {id = "a", host = "01:00.0", x_pci_vendor_id = "4318"}},
@@ -353,8 +456,12 @@ describe("concepts for hotplug", function()
        "pod.drives[2]: field 'interface': \"ide\" is not one of: virtio, scsi")
     eq(item_error(concepts.check_item, "endpoints", {type = "tap"}, pod),
        "pod.endpoints[1]: a tap needs exactly one of ifname and fds")
-    eq(item_error(concepts.check_item, "devices", {"flags"}, pod),
-       "pod.devices[1]: expected {kind, {fields}}")
+    eq(item_error(concepts.check_item, "sockets", {name = "s", backend = "stdio"}, pod),
+       "pod.sockets[1].backend: \"stdio\" is taken by the console (chardev 'console'); " ..
+       "QEMU gives stdio to one chardev")
+    eq(item_error(concepts.check_item, "devices", {"flags", {freeze = true}}, pod),
+       "pod.devices[1]: kind 'flags' conflicts with what vclaunch sets: " ..
+       "pod.freeze, pod.knobs and vclaunch's flags")
     local s390 = vc.pod{arch = "s390x"}
     eq(item_error(concepts.check_item, "rng", true, s390), "pod: rng: s390x has no virtio-rng")
     local e = expect_error(concepts.check_item, "disks", {}, pod)
