@@ -108,6 +108,7 @@ local function transport_error(dev, pod, arch)
   if default == nil then return nil end
   local want = dev[2].transport
   if want == nil then want = default end
+  if not want then return nil end -- a transport field without a default, left unset
   local have = transports(arch, pod)
   for _, t in ipairs(have) do
     if t == want then return nil end
@@ -484,7 +485,7 @@ end
 
 -- Checks one value of row (an item, for items rows) against its schema, the
 -- arch's capabilities and the row's checks; raises a message.
-local function check_value(row, v, pod, arch, index, schema_too)
+local function check_one(row, v, pod, arch, index, schema_too)
   local where = where_of(row, index)
   if schema_too then
     if row.items then
@@ -517,10 +518,10 @@ end
 function M.check_pod(pod, arch)
   for _, row in ipairs(M.rows) do
     if row.items then
-      for i, item in ipairs(pod[row.field] or {}) do check_value(row, item, pod, arch, i) end
+      for i, item in ipairs(pod[row.field] or {}) do check_one(row, item, pod, arch, i) end
     elseif row.field and (row.checks or row.capability) then
       local v = pod[row.field]
-      if v ~= nil or row.present == always then check_value(row, v, pod, arch) end
+      if v ~= nil or row.present == always then check_one(row, v, pod, arch) end
     end
   end
 end
@@ -534,7 +535,7 @@ local function rethrow(e) errors.rethrow(e, "recipe") end
 function M.check_item(concept, item, pod, index)
   local row = row_of(concept)
   index = index or (row.items and #(pod.spec[row.field] or {}) + 1) or nil
-  local ok, e = pcall(check_value, row, item, pod.spec, pod.arch, index, true)
+  local ok, e = pcall(check_one, row, item, pod.spec, pod.arch, index, true)
   if not ok then rethrow(e) end
 end
 
