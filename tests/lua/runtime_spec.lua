@@ -123,7 +123,15 @@ print("60 done")
   it("survive a QMP write to a QEMU that was just killed (no SIGPIPE)", function()
     for _ = 1, 5 do
       local vm = vc.pod{name = "pipe", memory = 128, freeze = true}:start()
+      local pid = vm.proc:pid()
       vm.proc:kill(9)
+      -- Without yielding (the loop must not see the exit yet), until the
+      -- kernel has closed QEMU's end of the socket: a zombie.
+      repeat
+        local f = io.open("/proc/" .. pid .. "/stat")
+        local state = f and f:read("a"):match("^%d+ %b() (%a)")
+        if f then f:close() end
+      until state == "Z" or not f
       local ok, e = pcall(vm.qmp.execute, vm.qmp, "query-status")
       if not ok then
         eq(e.kind == "disconnected" or e.kind == "usage", true, tostring(e))
