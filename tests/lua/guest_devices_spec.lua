@@ -200,8 +200,8 @@ describe("a guest with devices", function()
 end)
 
 os.remove(share .. "/hello.txt")
-os.remove(share)
+core.rundir_remove(share) -- a runtime dir holds its locked owner record
 os.remove(disk)
-os.remove(work)
+core.rundir_remove(work)
 os.remove(base .. ".w")
 os.remove(base .. ".d")

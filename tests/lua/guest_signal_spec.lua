@@ -179,4 +179,28 @@ vm:wait()
     eq(vm_dir(rundir), nil, "nothing left")
     os.remove(rundir)
   end)
+
+  case("a closed stdout stops the console echo, not vclaunch (no SIGPIPE)", function()
+    -- `vclaunch hello.lua | head -2`: head exits after two lines, while the
+    -- guest still prints. vclaunch goes on to the guest's own poweroff.
+    local rundir = tmpdir()
+    local src = assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set")
+    local out, err = {}, {}
+    local p = core.process{argv = {"sh", "-c",
+      '{ "$0" --accel tcg --runtime-dir "$1" "$2" "$3"; echo "vclaunch status $?" >&2; } | head -2',
+      bin, rundir, src .. "/examples/hello.lua", guest},
+      on_line = function(stream, line)
+        local t = stream == "stdout" and out or err
+        t[#t + 1] = line
+      end}
+    launched[#launched + 1] = p
+    eq(p:wait(180).code, 0)
+    p:close()
+    local text = table.concat(err, "\n")
+    eq(#out, 2, "lines head printed")
+    eq(text:match("vclaunch status 0") ~= nil, true, text)
+    eq(text:match("vclaunch: the console is no longer echoed: stdout: ") ~= nil, true, text)
+    eq(vm_dir(rundir), nil, "nothing left")
+    os.remove(rundir)
+  end)
 end)
