@@ -277,7 +277,9 @@ static int execute_push(lua_State *L, vc_lua_wait_t *base)
     char msg[VC_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "%s: %s%s%s%s", cmd, w->msg ? w->msg : "out of memory",
              w->cls ? " (" : "", w->cls ? w->cls : "", w->cls ? ")" : "");
-    vc_lua_push_error(L, vc_error_kind(w->status), msg);
+    /* A session closed under a pending command (its QEMU exited, and the
+     * VM closed the session) is a disconnect for the waiter. */
+    vc_lua_push_error(L, w->status == VC_ECLOSED ? "disconnected" : vc_error_kind(w->status), msg);
     lua_pushstring(L, cmd);
     lua_setfield(L, -2, "command");
     if (w->cls) {
@@ -346,7 +348,7 @@ static int vc_lua_qmp_version(lua_State *L)
     return 1;
 }
 
-/* qmp:close(): pending commands fail with a usage-kind "closed" error.
+/* qmp:close(): pending commands fail with a "disconnected" error.
  * Shared by __gc and __close; idempotent. */
 static int vc_lua_qmp_close(lua_State *L)
 {

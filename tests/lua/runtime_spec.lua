@@ -140,6 +140,18 @@ print("60 done")
     end
   end)
 
+  it("fail a command pending when QEMU dies with disconnected", function()
+    local vm = vc.pod{name = "pending", memory = 128, freeze = true}:start()
+    vm.proc:kill(19) -- SIGSTOP: QEMU reads nothing, answers nothing
+    local t = vc.spawn(function() return select(2, pcall(vm.execute, vm, "query-status", nil, 30)) end)
+    vc.sleep(0.05)
+    eq(t:status(), "running", "the command is pending")
+    vm.proc:kill(9)
+    local e = t:wait(30)
+    eq(e.kind, "disconnected", tostring(e))
+    eq(vm:wait(30).signal, 9)
+  end)
+
   it("go down the shutdown ladder when a <close> scope ends", function()
     local vm
     do
