@@ -9,7 +9,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* The fuzz tree builds core with a small VC_QMP_FUZZ_LINE_MAX so that
+ * libFuzzer's inputs of a few KiB reach the limit; every other build uses the
+ * public one. */
+#ifdef VC_QMP_FUZZ_LINE_MAX
+#define LINE_LIMIT ((size_t)VC_QMP_FUZZ_LINE_MAX)
+#else
 #define LINE_LIMIT ((size_t)VC_QMP_LINE_MAX)
+#endif
 #define READ_CHUNK ((size_t)65536)
 /* A read buffer that one big reply grew past this is shrunk back once that
  * line is handled: a query-qmp-schema must not pin its buffer for the whole
