@@ -29,7 +29,9 @@ struct vc_proc {
     uv_poll_t exit_poll;
     uv_timer_t kill_timer;
     stream_t out, err;
-    vc_proc_line_cb line_cb;
+    uv_pipe_t in; /* the child's stdin, with opts.stdin_pipe */
+    int in_open;
+    vc_proc_line_cb line_cb, partial_cb;
     vc_proc_exit_cb exit_cb;
     void *ud;
     FILE *log;
@@ -131,6 +133,9 @@ static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
             start = i + 1;
         }
         vc_buf_consume(&s->partial, start);
+        vc_proc_t *p = s->proc;
+        if (s->partial.len && p->partial_cb && !p->closed)
+            p->partial_cb(p, s->which, s->partial.data, s->partial.len, p->ud);
         return;
     }
     if (n == 0) return;
@@ -232,8 +237,8 @@ static int resolve(const char *argv0, char *out, size_t size)
 }
 
 /* Runs in the child between fork and exec: only async-signal-safe calls. */
-static void child(const vc_proc_options_t *o, const char *path, int out_w, int err_w, int report_w,
-                  pid_t parent)
+static void child(const vc_proc_options_t *o, const char *path, int in_r, int out_w, int err_w,
+                  int report_w, pid_t parent)
 {
     int fail_errno;
     setpgid(0, 0);
@@ -243,13 +248,13 @@ static void child(const vc_proc_options_t *o, const char *path, int out_w, int e
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (int s = 1; s < NSIG; s++)
         signal(s, SIG_DFL);
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull < 0) goto fail;
+    int in = in_r >= 0 ? in_r : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in < 0) goto fail;
     /* Move every source fd above the target range first so that dup2 into
      * 0..3+nfds never clobbers a source that is still needed. */
     int base = 3 + o->nfds + 8;
     int src[3 + 64];
-    src[0] = devnull;
+    src[0] = in;
     src[1] = out_w;
     src[2] = err_w;
     for (int i = 0; i < o->nfds; i++)
@@ -304,12 +309,13 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
     p->loop = loop;
     p->pidfd = -1;
     p->line_cb = line_cb;
+    p->partial_cb = o->partial_cb;
     p->exit_cb = exit_cb;
     p->ud = ud;
     p->tail_max = o->tail_lines ? o->tail_lines : 20;
     p->report_fd = -1;
     char path[4096];
-    int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep[2] = {-1, -1};
+    int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, rep[2] = {-1, -1};
     int rc;
     p->tail = calloc(p->tail_max, sizeof *p->tail);
     if (!p->tail) {
@@ -329,7 +335,8 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
         rc = vc_error_set(err, -ENOMEM, "out of memory");
         goto fail;
     }
-    if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) {
+    if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) ||
+        (o->stdin_pipe && pipe2(in_p, O_CLOEXEC))) {
         rc = vc_error_set(err, -errno, "spawn %s: pipe: %s", o->argv[0], strerror(errno));
         goto fail;
     }
@@ -339,11 +346,12 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
         rc = vc_error_set(err, -errno, "spawn %s: fork: %s", o->argv[0], strerror(errno));
         goto fail;
     }
-    if (p->pid == 0) child(o, path, out_p[1], err_p[1], rep[1], parent);
+    if (p->pid == 0) child(o, path, in_p[0], out_p[1], err_p[1], rep[1], parent);
     close(out_p[1]);
     close(err_p[1]);
     close(rep[1]);
-    out_p[1] = err_p[1] = rep[1] = -1;
+    if (in_p[0] >= 0) close(in_p[0]);
+    out_p[1] = err_p[1] = rep[1] = in_p[0] = -1;
     p->pidfd = pidfd_open(p->pid);
     if (p->pidfd < 0) {
         rc = vc_error_set(err, -errno, "pidfd_open: %s", strerror(errno));
@@ -367,6 +375,13 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
     p->handles++;
     p->report_open = 1;
     uv_poll_start(&p->report_poll, UV_READABLE, on_report);
+    if (in_p[1] >= 0) {
+        uv_pipe_init(loop, &p->in, 0);
+        p->in.data = p;
+        p->handles++;
+        p->in_open = 1;
+        if (uv_pipe_open(&p->in, in_p[1]) == 0) in_p[1] = -1; /* else closed below */
+    }
     rc = open_stream(p, &p->out, VC_PROC_STDOUT, out_p[0]);
     out_p[0] = -1;
     if (rc == 0) {
@@ -384,12 +399,41 @@ int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *o, vc_proc_line_cb l
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
+        if (in_p[i] >= 0) close(in_p[i]);
         if (out_p[i] >= 0) close(out_p[i]);
         if (err_p[i] >= 0) close(err_p[i]);
         if (rep[i] >= 0) close(rep[i]);
     }
     free_proc(p);
     return rc;
+}
+
+typedef struct write_req {
+    uv_write_t req;
+    char data[]; /* the bytes, owned until the write completes */
+} write_req_t;
+
+static void on_written(uv_write_t *req, int status)
+{
+    (void)status; /* a child that stopped reading (EPIPE) is seen at its exit */
+    free(req);
+}
+
+int vc_proc_write(vc_proc_t *p, const char *data, size_t len, vc_error_t *err)
+{
+    if (!p->in_open || p->closed)
+        return vc_error_set(err, -EPIPE, "%s: no stdin to write to", p->prog);
+    if (p->reaped) return vc_error_set(err, -EPIPE, "%s has exited", p->prog);
+    write_req_t *w = malloc(sizeof *w + (len ? len : 1));
+    if (!w) return vc_error_set(err, -ENOMEM, "out of memory");
+    memcpy(w->data, data, len);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    int rc = uv_write(&w->req, (uv_stream_t *)&p->in, &b, 1, on_written);
+    if (rc) {
+        free(w);
+        return vc_error_set(err, rc, "%s: write to stdin: %s", p->prog, uv_strerror(rc));
+    }
+    return 0;
 }
 
 pid_t vc_proc_pid(const vc_proc_t *p)
@@ -452,6 +496,7 @@ void vc_proc_close(vc_proc_t *p)
     close_handle(p, (uv_handle_t *)&p->kill_timer);
     close_handle(p, (uv_handle_t *)&p->exit_poll);
     if (p->report_open) end_report(p);
+    if (p->in_open) close_handle(p, (uv_handle_t *)&p->in);
     if (p->out.proc) close_handle(p, (uv_handle_t *)&p->out.pipe);
     if (p->err.proc) close_handle(p, (uv_handle_t *)&p->err.pipe);
     if (p->handles == 0) free_proc(p);

@@ -3,7 +3,8 @@
  *
  * The child is started with an argv array (never a shell), in its own
  * process group, with a parent-death signal (SIGKILL) so that it cannot
- * outlive the vclaunch process, stdin on /dev/null, and stdout/stderr on
+ * outlive the vclaunch process, stdin on /dev/null (or a pipe that
+ * vc_proc_write feeds), and stdout/stderr on
  * pipes read line by line. Extra fds are handed to the child as fds
  * 3, 4, ... in the order given. Exit is observed with a pidfd on the loop;
  * the exit callback runs once, after the child was reaped AND both pipes
@@ -41,6 +42,11 @@ typedef struct vc_proc_options {
     const char *cwd;      /* NULL: inherit */
     const char *log_path; /* when set, every output line is appended here */
     size_t tail_lines;    /* how many stderr lines to keep (0: 20) */
+    int stdin_pipe;       /* 1: stdin is a pipe vc_proc_write feeds (else /dev/null) */
+    /* Called, when set, after each read that leaves an unterminated line,
+     * with that line so far (a prompt that waits for input). The same text
+     * comes again in the line callback once its newline arrives. */
+    vc_proc_line_cb partial_cb;
 } vc_proc_options_t;
 
 /* Starts the child. argv[0] is found along $PATH (or taken as a path when
@@ -52,6 +58,11 @@ typedef struct vc_proc_options {
  * tail line ("cannot start X: Exec format error"). */
 int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *opts, vc_proc_line_cb line_cb,
                   vc_proc_exit_cb exit_cb, void *ud, vc_proc_t **out, vc_error_t *err);
+
+/* Queues len bytes for the child's stdin (opts.stdin_pipe); the bytes are
+ * copied, the write completes from the loop. Fails with -EPIPE when the
+ * child has no stdin pipe or has exited. */
+int vc_proc_write(vc_proc_t *p, const char *data, size_t len, vc_error_t *err);
 
 pid_t vc_proc_pid(const vc_proc_t *p);
 /* 1 once the exit callback has run. */

@@ -15,7 +15,8 @@ typedef struct proc_wait proc_wait_t;
 typedef struct proc_ud {
     vc_proc_t *p; /* NULL once closed (at exit, or by close/__gc) */
     lua_State *main;
-    int line_ref; /* function(stream, line) or LUA_NOREF */
+    int line_ref;    /* function(stream, line) or LUA_NOREF */
+    int partial_ref; /* function(stream, text) or LUA_NOREF */
     int exit_ref; /* function(status) or LUA_NOREF */
     pid_t pid;
     int exited, status, sig;
@@ -41,6 +42,18 @@ static void on_line(vc_proc_t *p, int stream, const char *line, size_t len, void
     vc_lua_call_handler(L, 2, "output handler");
 }
 
+static void on_partial(vc_proc_t *p, int stream, const char *text, size_t len, void *ud)
+{
+    proc_ud_t *u = ud;
+    (void)p;
+    if (u->partial_ref == LUA_NOREF) return;
+    lua_State *L = u->main;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, u->partial_ref);
+    lua_pushstring(L, stream == VC_PROC_STDOUT ? "stdout" : "stderr");
+    lua_pushlstring(L, text, len);
+    vc_lua_call_handler(L, 2, "output handler");
+}
+
 static void push_status(lua_State *L, const proc_ud_t *u)
 {
     lua_createtable(L, 0, 1);
@@ -59,7 +72,8 @@ static void ended(proc_ud_t *u, int status, int sig)
     }
     u->waiters = NULL;
     luaL_unref(u->main, LUA_REGISTRYINDEX, u->line_ref);
-    u->line_ref = LUA_NOREF;
+    luaL_unref(u->main, LUA_REGISTRYINDEX, u->partial_ref);
+    u->line_ref = u->partial_ref = LUA_NOREF;
 }
 
 static void release(proc_ud_t *u)
@@ -90,9 +104,12 @@ static void on_exit_cb(vc_proc_t *p, int status, int sig, void *ud)
     }
 }
 
-/* core.process{argv = {...}, fds = {n, ...}, log = path, on_line = fn,
- * on_exit = fn}: on_line(stream, line) for each output line, on_exit(status)
- * once after the exit (both called from the loop, never inside a task). */
+/* core.process{argv = {...}, fds = {n, ...}, log = path, stdin = true,
+ * on_line = fn, on_partial = fn, on_exit = fn}: on_line(stream, line) for
+ * each output line, on_partial(stream, text) for an unterminated last line
+ * so far, on_exit(status) once after the exit (all called from the loop,
+ * never inside a task). stdin: a pipe that proc:write feeds (else
+ * /dev/null). */
 static int vc_lua_core_process(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -114,11 +131,15 @@ static int vc_lua_core_process(lua_State *L)
     int argv_idx = lua_gettop(L);
     int line_t = lua_getfield(L, 1, "on_line");
     int exit_t = lua_getfield(L, 1, "on_exit");
+    int partial_t = lua_getfield(L, 1, "on_partial");
     luaL_argcheck(L, line_t == LUA_TNIL || line_t == LUA_TFUNCTION, 1, "on_line must be a function");
     luaL_argcheck(L, exit_t == LUA_TNIL || exit_t == LUA_TFUNCTION, 1, "on_exit must be a function");
-    lua_pop(L, 2);
+    luaL_argcheck(L, partial_t == LUA_TNIL || partial_t == LUA_TFUNCTION, 1,
+                  "on_partial must be a function");
+    int want_stdin = (lua_getfield(L, 1, "stdin"), lua_toboolean(L, -1));
+    lua_pop(L, 4);
     proc_ud_t *u = lua_newuserdatauv(L, sizeof *u, 0);
-    *u = (proc_ud_t){.line_ref = LUA_NOREF, .exit_ref = LUA_NOREF};
+    *u = (proc_ud_t){.line_ref = LUA_NOREF, .partial_ref = LUA_NOREF, .exit_ref = LUA_NOREF};
     luaL_setmetatable(L, PROC_MT);
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     u->main = lua_tothread(L, -1);
@@ -126,8 +147,12 @@ static int vc_lua_core_process(lua_State *L)
     /* nothing below raises until the copy is freed */
     vc_argv_t a = VC_ARGV_INIT;
     vc_lua_check_argv(L, argv_idx, &a);
-    vc_proc_options_t o = {
-        .argv = (const char *const *)a.v, .fds = fds, .nfds = nfds, .log_path = log};
+    vc_proc_options_t o = {.argv = (const char *const *)a.v,
+                           .fds = fds,
+                           .nfds = nfds,
+                           .log_path = log,
+                           .stdin_pipe = want_stdin,
+                           .partial_cb = partial_t == LUA_TFUNCTION ? on_partial : NULL};
     vc_error_t err = {0};
     int rc = vc_proc_spawn(vc_lua_loop(L), &o, on_line, on_exit_cb, u, &u->p, &err);
     vc_argv_free(&a);
@@ -143,6 +168,10 @@ static int vc_lua_core_process(lua_State *L)
     if (exit_t == LUA_TFUNCTION) {
         lua_getfield(L, 1, "on_exit");
         u->exit_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    if (partial_t == LUA_TFUNCTION) {
+        lua_getfield(L, 1, "on_partial");
+        u->partial_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     }
     return 1;
 }
@@ -220,6 +249,18 @@ static int vc_lua_proc_terminate(lua_State *L)
     return 1;
 }
 
+/* proc:write(data): queues data for the process's stdin (stdin = true) */
+static int vc_lua_proc_write(lua_State *L)
+{
+    proc_ud_t *u = check_proc(L);
+    size_t len;
+    const char *data = luaL_checklstring(L, 2, &len);
+    vc_error_t err = {0};
+    if (!u->p) return vc_lua_raise(L, 1, "process", "process:write: the process has exited");
+    if (vc_proc_write(u->p, data, len, &err)) return vc_lua_raise_core(L, 1, &err);
+    return 0;
+}
+
 static int vc_lua_proc_pid(lua_State *L)
 {
     lua_pushinteger(L, check_proc(L)->pid);
@@ -253,7 +294,8 @@ static int vc_lua_proc_close(lua_State *L)
     release(u);
     luaL_unref(L, LUA_REGISTRYINDEX, u->line_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, u->exit_ref);
-    u->line_ref = u->exit_ref = LUA_NOREF;
+    luaL_unref(L, LUA_REGISTRYINDEX, u->partial_ref);
+    u->line_ref = u->exit_ref = u->partial_ref = LUA_NOREF;
     free(u->tail);
     u->tail = NULL;
     return 0;
@@ -264,6 +306,7 @@ void vc_lua_open_proc(lua_State *L)
     static const luaL_Reg proc_methods[] = {
         {"wait", vc_lua_proc_wait},
         {"kill", vc_lua_proc_kill},
+        {"write", vc_lua_proc_write},
         {"terminate", vc_lua_proc_terminate},
         {"pid", vc_lua_proc_pid},
         {"stderr_tail", vc_lua_proc_stderr_tail},

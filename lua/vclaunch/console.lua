@@ -13,8 +13,8 @@ Console.__index = Console
 function M.new(name, log_path)
   -- lines[first..last] hold the ring; # is not used on it, since the
   -- dropped head leaves the table with holes
-  return setmetatable({name = name, lines = {}, first = 1, last = 0, pos = 1, cond = core.cond(),
-                       log_path = log_path}, Console)
+  return setmetatable({name = name, lines = {}, skip = {}, first = 1, last = 0, pos = 1,
+                       partial_used = 0, cond = core.cond(), log_path = log_path}, Console)
 end
 
 -- stdout closed under us (`vclaunch recipe.lua | head -2`): the echo stops
@@ -32,16 +32,27 @@ end
 function Console:_close()
   if self.log then self.log:close() self.log = nil end
   self.log_path = nil
+  self.write = nil
   self.closed = true
+  self.cond:signal()
+end
+
+-- An unterminated last line so far (a prompt): expect can match it.
+function Console:_partial(text)
+  self.partial = text
   self.cond:signal()
 end
 
 function Console:_push(line)
   self.last = self.last + 1
   self.lines[self.last] = line
+  -- what an expect already took of this line while it was partial
+  if (self.partial_used or 0) > 0 then self.skip[self.last] = self.partial_used end
+  self.partial, self.partial_used = nil, 0
   -- a ring of the last 1000 lines
   if self.last - self.first >= 1000 then
     self.lines[self.first] = nil
+    self.skip[self.first] = nil
     self.first = self.first + 1
     if self.pos < self.first then self.pos = self.first end
   end
@@ -55,28 +66,48 @@ function Console:_push(line)
 end
 
 --- Waits for a line matching the Lua pattern; returns the line. Lines are
---- consumed: the next expect searches after the match.
+--- consumed: the next expect searches after the match. The last line the
+--- guest printed without a newline yet (a shell prompt) is searched too;
+--- the part of it a match took is not searched again.
 function Console:expect(pattern, timeout)
   timeout = timeout or 30
   local deadline = core.now() + timeout
   while true do
     for i = self.pos, self.last do
-      if self.lines[i]:find(pattern) then
+      local line = self.lines[i]
+      if self.skip[i] then line = line:sub(self.skip[i] + 1) end
+      if line:find(pattern) then
         self.pos = i + 1
-        return self.lines[i]
+        return line
       end
     end
     self.pos = self.last + 1
+    local rest = self.partial and self.partial:sub(self.partial_used + 1)
+    if rest and rest:find(pattern) then
+      self.partial_used = #self.partial
+      return rest
+    end
     local left = deadline - core.now()
     if self.closed or left <= 0 or not self.cond:wait(left) and core.now() >= deadline then
       local last = {}
       for i = math.max(self.first, self.last - 9), self.last do last[#last + 1] = self.lines[i] end
+      if self.partial then last[#last + 1] = self.partial end
       errors.fail(self.closed and "process" or "timeout",
            ("console: no line matching %q %s; last lines:\n%s"):format(pattern,
              self.closed and "before the VM exited" or ("within " .. timeout .. "s"),
              table.concat(last, "\n")))
     end
   end
+end
+
+--- Writes text to the guest's console (its serial port): send "ls\n" to
+--- run ls in a shell on the console.
+function Console:send(text)
+  if type(text) ~= "string" then errors.fail("usage", "console:send: expected a string") end
+  if self.closed or not self.write then
+    errors.fail("process", ("%s: console:send: the VM has exited"):format(self.name))
+  end
+  self.write(text)
 end
 
 --- The lines kept (the last 1000), oldest first.

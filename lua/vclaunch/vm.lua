@@ -77,10 +77,13 @@ function M.start(pod, opts)
                        event_cond = core.cond(), exit_cond = core.cond(),
                        console = console.new(pod.name, dir .. "/console.log")}, VM)
     local name = pod.name
-    vm.proc = core.process{argv = argv, fds = {listener:fileno()},
+    vm.proc = core.process{argv = argv, fds = {listener:fileno()}, stdin = true,
       on_line = function(stream, line)
         if stream == "stdout" then vm.console:_push(line)
         else io.stderr:write(name, ": ", line, "\n") end
+      end,
+      on_partial = function(stream, text)
+        if stream == "stdout" then vm.console:_partial(text) end
       end,
       on_exit = function(status)
         vm.exit = status
@@ -88,6 +91,8 @@ function M.start(pod, opts)
         cleanup(vm)
       end}
     listener:close() -- QEMU has its own copy
+    local proc = vm.proc
+    vm.console.write = function(text) proc:write(text) end
     M.live[vm] = true
     log("info", "%s: QEMU started, pid %d, runtime dir %s", name, vm.proc:pid(), dir)
     if options.log_level == "debug" then log("debug", "%s: %s", name, core.render(argv, "shell")) end

@@ -245,6 +245,38 @@ print("stopped")
   end)
 end)
 
+describe("a process's stdin and partial lines", function()
+  it("writes to stdin and sees a prompt before its newline", function()
+    local partial, lines = {}, {}
+    local c = core.cond()
+    local st = in_task(function()
+      local p = core.process{argv = {"sh", "-c", 'printf "name? "; read x; echo "hello $x"'},
+                             stdin = true,
+                             on_partial = function(_, text) partial[#partial + 1] = text c:signal() end,
+                             on_line = function(_, line) lines[#lines + 1] = line c:signal() end}
+      while #partial == 0 do c:wait(10) end
+      p:write("vm\n")
+      local status = p:wait(10)
+      p:close()
+      return status
+    end)
+    eq(st.code, 0)
+    eq(partial[1], "name? ")
+    eq(lines[1], "name? hello vm")
+  end)
+
+  it("refuses a write to a process without a stdin pipe", function()
+    local e = in_task(function()
+      local p = core.process{argv = {"true"}}
+      local ok, err = pcall(p.write, p, "x")
+      p:wait(10)
+      p:close()
+      return (not ok) and err
+    end)
+    eq(e.message:match("no stdin to write to$") ~= nil, true, tostring(e))
+  end)
+end)
+
 describe("file descriptors", function()
   it("a process that exited holds none, even before it is collected", function()
     local before = fds()
