@@ -155,6 +155,10 @@ const char *vc_type_name(vc_type_t t)
         return "path";
     case VC_T_SIZE:
         return "size";
+    case VC_T_PCI_ADDR:
+        return "pci-addr";
+    case VC_T_FEATURES:
+        return "features";
     }
     return "?";
 }
@@ -168,11 +172,20 @@ const char *vc_type_phrase(vc_type_t t)
         return "an enum value";
     case VC_T_ID:
         return "an id";
-    default:
-        break;
+    case VC_T_STR:
+        return "a string";
+    case VC_T_BOOL:
+        return "a boolean";
+    case VC_T_PATH:
+        return "a path";
+    case VC_T_SIZE:
+        return "a size";
+    case VC_T_PCI_ADDR:
+        return "a PCI address";
+    case VC_T_FEATURES:
+        return "a feature list";
     }
-    static const char *const a[] = {"a string", "", "a boolean", "", "", "a path", "a size"};
-    return a[t];
+    return "a value";
 }
 
 int vc_dev_new(const vc_kind_t *k, vc_dev_t **out, vc_error_t *err)
@@ -213,17 +226,9 @@ static void tag(const vc_dev_t *d, int f, vc_error_t *err)
     snprintf(err->id, sizeof err->id, "%s", id ? id : "");
 }
 
-/* "<kind> 'id': field 'f': " */
-static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, const char *fmt, ...)
+/* "<kind> 'id': field 'f': what" into buf */
+static void describe(const vc_dev_t *d, int f, const char *what, char *buf, size_t size)
 {
-    if (!err) return code;
-    char what[VC_ERRMSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
     const char *id = vc_dev_get(d, "id");
     char prefix[256];
     if (id)
@@ -231,11 +236,51 @@ static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, cons
     else
         snprintf(prefix, sizeof prefix, "%s", d->kind->name);
     if (f >= 0)
-        vc_error_set(err, code, "%s: field '%s': %s", prefix, d->kind->fields[f].name, what);
+        snprintf(buf, size, "%s: field '%s': %s", prefix, d->kind->fields[f].name, what);
     else
-        vc_error_set(err, code, "%s: %s", prefix, what);
+        snprintf(buf, size, "%s: %s", prefix, what);
+}
+
+static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int field_error(const vc_dev_t *d, int f, vc_error_t *err, int code, const char *fmt, ...)
+{
+    if (!err) return code;
+    char what[VC_ERRMSG_MAX], msg[VC_ERRMSG_MAX + 300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    describe(d, f, what, msg, sizeof msg);
+    vc_error_set(err, code, "%s", msg);
     tag(d, f, err);
     return code;
+}
+
+static void warn_stderr(const char *msg, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "vclaunch: warning: %s\n", msg);
+}
+
+static vc_warn_cb warn_cb = warn_stderr;
+static void *warn_ud;
+
+void vc_kind_set_warn(vc_warn_cb cb, void *ud)
+{
+    warn_cb = cb ? cb : warn_stderr;
+    warn_ud = cb ? ud : NULL;
+}
+
+void vc_dev_warn(const vc_dev_t *d, const char *field, const char *fmt, ...)
+{
+    char what[VC_ERRMSG_MAX], msg[VC_ERRMSG_MAX + 300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    describe(d, field ? vc_kind_field(d->kind, field) : -1, what, msg, sizeof msg);
+    warn_cb(msg, warn_ud);
 }
 
 int vc_dev_error(const vc_dev_t *d, const char *field, vc_error_t *err, const char *fmt, ...)
@@ -287,11 +332,95 @@ static int parse_size(const char *s, char *out, size_t size)
     return 0;
 }
 
+#define PCI_SLOT_MAX 0x1f
+#define PCI_FUNCTION_MAX 7
+
+/* QEMU's reading of a PCI addr on the command line (set_pci_devfn): the
+ * slot in hex (strtoul base 16, so "0x" may lead), at most 1f, then
+ * optionally '.' and the function in decimal, at most 7. Whitespace and
+ * signs, which strtoul would skip, are not taken. */
+static int pci_addr_ok(const char *s)
+{
+    const char *p = s;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && isxdigit((unsigned char)p[2])) p += 2;
+    if (!isxdigit((unsigned char)*p)) return 0;
+    unsigned long slot = 0;
+    for (; isxdigit((unsigned char)*p); p++) {
+        slot = slot * 16 + (unsigned long)(isdigit((unsigned char)*p) ? *p - '0'
+                                                                       : tolower(*p) - 'a' + 10);
+        if (slot > PCI_SLOT_MAX) return 0;
+    }
+    if (*p == '\0') return 1;
+    if (*p++ != '.' || !isdigit((unsigned char)*p)) return 0;
+    unsigned long fn = 0;
+    for (; isdigit((unsigned char)*p); p++) {
+        fn = fn * 10 + (unsigned long)(*p - '0');
+        if (fn > PCI_FUNCTION_MAX) return 0;
+    }
+    return *p == '\0';
+}
+
+static int feature_name_char(int c)
+{
+    return isalnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+/* One item of a VC_T_FEATURES list, len bytes at s: +name, -name, or
+ * name=value with value on, off, true, false or a decimal integer. */
+static int feature_ok(const char *s, size_t len)
+{
+    size_t n = 0;
+    if (len && (s[0] == '+' || s[0] == '-')) n = 1;
+    size_t name = n;
+    while (n < len && feature_name_char((unsigned char)s[n]))
+        n++;
+    if (n == name || !isalnum((unsigned char)s[name])) return 0;
+    if (name == 1) return n == len; /* +name / -name */
+    if (n == len || s[n] != '=') return 0;
+    const char *v = s + n + 1;
+    size_t vlen = len - n - 1;
+    static const char *const words[] = {"on", "off", "true", "false"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (vlen == strlen(words[i]) && strncmp(v, words[i], vlen) == 0) return 1;
+    if (vlen == 0 || vlen > 18) return 0;
+    for (size_t i = 0; i < vlen; i++)
+        if (!isdigit((unsigned char)v[i])) return 0;
+    return 1;
+}
+
+static int check_features(const vc_dev_t *d, int f, const char *s, vc_error_t *err)
+{
+    if (!*s) return field_error(d, f, err, VC_ERECIPE, "empty feature list");
+    for (const char *p = s;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0)
+            return field_error(d, f, err, VC_ERECIPE,
+                               "\"%s\" has an empty item: features are separated by one comma "
+                               "(QEMU's -cpu parser does not take a doubled comma as a comma)",
+                               s);
+        if (!feature_ok(p, len))
+            return field_error(d, f, err, VC_ERECIPE,
+                               "\"%.*s\" is not a feature like +name, -name or name=on|off|"
+                               "true|false|<integer> (names: letters, digits, '.', '_', '-')",
+                               (int)len, p);
+        if (!p[len]) return 0;
+        p += len + 1;
+    }
+}
+
+static int refused(const vc_dev_t *d, int f, vc_error_t *err)
+{
+    const vc_field_t *fd = &d->kind->fields[f];
+    if (!(fd->flags & VC_F_REFUSED)) return 0;
+    return field_error(d, f, err, VC_ERECIPE, "%s", fd->doc ? fd->doc : "is refused");
+}
+
 int vc_dev_set_int(vc_dev_t *d, int f, long long i, vc_error_t *err)
 {
     const vc_field_t *fd = &d->kind->fields[f];
     char text[32];
     snprintf(text, sizeof text, "%lld", i);
+    if (refused(d, f, err)) return VC_ERECIPE;
     switch (fd->type) {
     case VC_T_INT:
         if ((fd->min || fd->max) && (i < fd->min || i > fd->max))
@@ -300,6 +429,15 @@ int vc_dev_set_int(vc_dev_t *d, int f, long long i, vc_error_t *err)
         break;
     case VC_T_SIZE:
         if (i <= 0) return field_error(d, f, err, VC_ERECIPE, "size %lld is not positive", i);
+        break;
+    case VC_T_PCI_ADDR:
+        /* QEMU reads addr in hex: slot 16 is written 10 (as govmm does) */
+        if (i < 0 || i > PCI_SLOT_MAX)
+            return field_error(d, f, err, VC_ERECIPE,
+                               "%lld is not a PCI slot (0 to %d); give slot.function as text "
+                               "(\"1f.7\")",
+                               i, PCI_SLOT_MAX);
+        snprintf(text, sizeof text, "%llx", i);
         break;
     default:
         return field_error(d, f, err, VC_ERECIPE, "expected %s, got an integer",
@@ -311,6 +449,7 @@ int vc_dev_set_int(vc_dev_t *d, int f, long long i, vc_error_t *err)
 int vc_dev_set_bool(vc_dev_t *d, int f, int b, vc_error_t *err)
 {
     const vc_field_t *fd = &d->kind->fields[f];
+    if (refused(d, f, err)) return VC_ERECIPE;
     if (fd->type != VC_T_BOOL)
         return field_error(d, f, err, VC_ERECIPE, "expected %s, got a boolean",
                            vc_type_phrase(fd->type));
@@ -320,6 +459,7 @@ int vc_dev_set_bool(vc_dev_t *d, int f, int b, vc_error_t *err)
 int vc_dev_set_str(vc_dev_t *d, int f, const char *s, vc_error_t *err)
 {
     const vc_field_t *fd = &d->kind->fields[f];
+    if (refused(d, f, err)) return VC_ERECIPE;
     int rc = check_text(d, f, s, err);
     if (rc) return rc;
     long long i = 0;
@@ -359,6 +499,18 @@ int vc_dev_set_str(vc_dev_t *d, int f, const char *s, vc_error_t *err)
     }
     case VC_T_PATH:
         if (!*s) return field_error(d, f, err, VC_ERECIPE, "empty path");
+        break;
+    case VC_T_PCI_ADDR:
+        if (!pci_addr_ok(s))
+            return field_error(d, f, err, VC_ERECIPE,
+                               "\"%s\" is not a PCI address as QEMU reads it: slot[.function], "
+                               "slot in hex 0 to 1f, function 0 to 7 (\"0x1f\", \"06.1\"), or "
+                               "the slot as an integer",
+                               s);
+        break;
+    case VC_T_FEATURES:
+        rc = check_features(d, f, s, err);
+        if (rc) return rc;
         break;
     case VC_T_STR:
         break;
@@ -451,7 +603,11 @@ static int emit_opt(const vc_dev_t *d, size_t o, vc_argv_t *argv, vc_error_t *er
             }
             if (b.len) rc = vc_buf_puts(&b, ",");
             if (rc == 0 && !positional) rc = vc_buf_printf(&b, "%s=", key);
-            if (rc == 0) {
+            if (rc == 0 && fd->type == VC_T_FEATURES) {
+                /* checked when set: items without commas, joined by single
+                 * commas that QEMU must see as separators */
+                rc = vc_buf_puts(&b, d->v[f].s);
+            } else if (rc == 0) {
                 char what[128];
                 snprintf(what, sizeof what, "%s field '%s'", k->name, fd->name);
                 rc = vc_escape_value(&b, d->v[f].s, what, err);
@@ -489,4 +645,16 @@ int vc_dev_ids(const vc_dev_t *d, vc_argv_t *ids, vc_error_t *err)
         if (vc_argv_push(ids, d->v[f].s)) return vc_error_set(err, -ENOMEM, "out of memory");
     }
     return 0;
+}
+
+/* For core/hotplug.c: the same transport suffix and field scoping as the
+ * command line. */
+const char *vc__dev_transport_suffix(const vc_dev_t *d)
+{
+    return transport_suffix(d);
+}
+
+int vc__dev_field_applies(const vc_dev_t *d, const vc_field_t *fd)
+{
+    return applies(d, fd);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "argv.h"
+#include "hotplug.h"
 #include "kind.h"
 #include "vc_lua.h"
 
@@ -283,6 +284,28 @@ static int vc_lua_core_emit(lua_State *L)
     return 2;
 }
 
+/* core.hotplug(kind, fields) -> plug, unplug: the QMP commands that add
+ * the device to a running QEMU ({command =, arguments =} in order) and
+ * those that remove it again (newest first); raises like emit, and when
+ * the kind cannot be hot-plugged. */
+static int vc_lua_core_hotplug(lua_State *L)
+{
+    const char *name = vc_lua_check_text(L, 1, NULL, "device kind");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    vc_error_t err = {0};
+    vc_dev_t *d = check_device(L, name, 2, &err);
+    if (!d) return vc_lua_raise_core(L, 1, &err);
+    cJSON *plug, *unplug;
+    int rc = vc_dev_hotplug(d, &plug, &unplug, &err);
+    vc_dev_free(d);
+    if (rc) return vc_lua_raise_core(L, 1, &err);
+    vc_lua_push_json(L, plug);
+    vc_lua_push_json(L, unplug);
+    cJSON_Delete(plug);
+    cJSON_Delete(unplug);
+    return 2;
+}
+
 /* core.render(argv, "shell"|"json") -> string */
 static int vc_lua_core_render(lua_State *L)
 {
@@ -456,7 +479,7 @@ void vc_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, l
 int luaopen_vclaunch_core(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        {"emit", vc_lua_core_emit},
+        {"emit", vc_lua_core_emit}, {"hotplug", vc_lua_core_hotplug},
         {"render", vc_lua_core_render},
         {"escape", vc_lua_core_escape},
         {"check_id", vc_lua_core_check_id},

@@ -54,20 +54,20 @@ static void qmp_wait_release(vc_lua_wait_t *base)
 
 /* ---- JSON <-> Lua ---------------------------------------------------- */
 
-static void push_json(lua_State *L, const cJSON *j)
+void vc_lua_push_json(lua_State *L, const cJSON *j)
 {
     luaL_checkstack(L, 4, "JSON too deep");
     if (cJSON_IsObject(j)) {
         lua_newtable(L);
         for (const cJSON *c = j->child; c; c = c->next) {
-            push_json(L, c);
+            vc_lua_push_json(L, c);
             lua_setfield(L, -2, c->string);
         }
     } else if (cJSON_IsArray(j)) {
         lua_createtable(L, cJSON_GetArraySize(j), 0);
         int i = 1;
         for (const cJSON *c = j->child; c; c = c->next) {
-            push_json(L, c);
+            vc_lua_push_json(L, c);
             lua_rawseti(L, -2, i++);
         }
     } else if (cJSON_IsString(j)) {
@@ -167,10 +167,10 @@ static void on_event(vc_qmp_t *q, const char *name, const cJSON *msg, void *ud)
     lua_pushstring(L, name);
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(msg, "data");
     if (data)
-        push_json(L, data);
+        vc_lua_push_json(L, data);
     else
         lua_newtable(L);
-    push_json(L, cJSON_GetObjectItemCaseSensitive(msg, "timestamp"));
+    vc_lua_push_json(L, cJSON_GetObjectItemCaseSensitive(msg, "timestamp"));
     vc_lua_call_handler(L, 3, "QMP event handler");
 }
 
@@ -271,7 +271,7 @@ static int execute_push(lua_State *L, vc_lua_wait_t *base)
     qmp_wait_t *w = (qmp_wait_t *)base;
     const char *cmd = lua_tostring(L, 2); /* the command, still on this stack */
     if (w->status == 0) {
-        push_json(L, w->ret);
+        vc_lua_push_json(L, w->ret);
         return 1;
     }
     char msg[VC_ERRMSG_MAX];

@@ -40,7 +40,12 @@ void vc_lua_check_argv(lua_State *L, int idx, vc_argv_t *a);
 const char *vc_lua_to_text(lua_State *L, int idx, size_t *len);
 const char *vc_lua_check_text(lua_State *L, int idx, size_t *len, const char *what);
 
+#include <cjson/cJSON.h>
 #include <uv.h>
+
+/* Pushes a JSON value as Lua: objects and arrays as tables, numbers that
+ * are whole as integers. */
+void vc_lua_push_json(lua_State *L, const cJSON *j);
 
 /* The loop of this Lua state, created when vclaunch.core is opened; closed
  * at lua_close, after every object that uses it. */

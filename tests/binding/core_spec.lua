@@ -217,3 +217,58 @@ describe("core helpers", function()
     eq(kinds.machine.fields[2].values[2], "tcg")
   end)
 end)
+
+describe("core.hotplug", function()
+  -- A QMP command as one line: command and its arguments, keys sorted.
+  local function flat(v)
+    if type(v) ~= "table" then return type(v) == "string" and ("%q"):format(v) or tostring(v) end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+    local out = {}
+    for _, k in ipairs(keys) do
+      out[#out + 1] = (math.type(k) and "" or (k .. "=")) .. flat(v[k])
+    end
+    return "{" .. table.concat(out, ",") .. "}"
+  end
+  local function cmds(list)
+    local out = {}
+    for i, c in ipairs(list) do out[i] = c.command .. " " .. flat(c.arguments) end
+    return table.concat(out, "\n")
+  end
+
+  it("writes typed QMP arguments from the kind's own fields, backends first", function()
+    local plug, unplug = core.hotplug("virtio-blk", {id = "d1", device_id = "d1-dev",
+      file = "/i,mg", format = "raw", readonly = true, serial = "s1", bus = "rp0"})
+    eq(cmds(plug), 'blockdev-add {driver="raw",file={driver="file",filename="/i,mg"},' ..
+       'node-name="d1",read-only=true}\n' ..
+       'device_add {bus="rp0",drive="d1",driver="virtio-blk-pci",id="d1-dev",serial="s1"}')
+    eq(cmds(unplug), 'device_del {id="d1-dev"}\nblockdev-del {node-name="d1"}')
+  end)
+
+  it("writes netdev_add, chardev-add and object-add", function()
+    local plug, unplug = core.hotplug("virtio-net-tap", {id = "n1", device_id = "n1-dev",
+      fds = "5", vhost = false, mac = "52:54:00:00:00:01", transport = "pci", bus = "rp1"})
+    eq(cmds(plug), 'netdev_add {fds="5",id="n1",type="tap",vhost=false}\n' ..
+       'device_add {bus="rp1",driver="virtio-net-pci",id="n1-dev",mac="52:54:00:00:00:01",netdev="n1"}')
+    eq(cmds(unplug), 'device_del {id="n1-dev"}\nnetdev_del {id="n1"}')
+    plug = core.hotplug("chardev", {backend = "socket", id = "c1", path = "/s", server = true,
+                                    wait = false})
+    eq(cmds(plug), 'chardev-add {backend={data={addr={data={path="/s"},type="unix"},' ..
+       'server=true,wait=false},type="socket"},id="c1"}')
+    plug, unplug = core.hotplug("memory-backend-ram", {id = "m1", size = "256M"})
+    eq(cmds(plug), 'object-add {id="m1",qom-type="memory-backend-ram",size=268435456}')
+    eq(cmds(unplug), 'object-del {id="m1"}')
+  end)
+
+  it("refuses what QMP cannot add, with the reason", function()
+    local e = expect_error(core.hotplug, "virtio-9p", {id = "fs1", path = "/tmp", mount_tag = "t",
+                                                      security_model = "none"})
+    eq(e.message, "virtio-9p 'fs1': cannot be hot-plugged: QEMU has no QMP command to add a -fsdev")
+    e = expect_error(core.hotplug, "virtio-blk", {id = "d1", file = "/i", format = "raw"})
+    eq(e.message, "virtio-blk 'd1': cannot be hot-plugged without a device id")
+    e = expect_error(core.hotplug, "memory", {size = "1G"})
+    eq(e.message:match("cannot be hot%-plugged: %-m is a start%-time option$") ~= nil, true,
+       e.message)
+  end)
+end)
