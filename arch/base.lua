@@ -180,16 +180,22 @@ function M:bridges(ctx, n)
   if n == 0 then return {} end
   local info = self:machine_info(ctx.pod) or {}
   local d = {}
+  -- the buses hot-plugged devices go to (hotplug_place)
+  ctx.hotplug_buses = ctx.hotplug_buses or {}
   if info.bridge == "pcie-root-port" then
     for _ = 1, n do
       local chassis = ctx:chassis()
-      d[#d + 1] = {"pcie-root-port", {id = ctx:id("rp"), bus = info.root_bus, chassis = chassis,
+      local id = ctx:id("rp")
+      d[#d + 1] = {"pcie-root-port", {id = id, bus = info.root_bus, chassis = chassis,
                                       slot = chassis}}
+      table.insert(ctx.hotplug_buses, id)
     end
   elseif info.bridge == "pci-bridge" then
     for _ = 1, n do
-      d[#d + 1] = {"pci-bridge", {id = ctx:id("pci-bridge"), bus = info.root_bus,
+      local id = ctx:id("pci-bridge")
+      d[#d + 1] = {"pci-bridge", {id = id, bus = info.root_bus,
                                   chassis_nr = ctx:chassis(), shpc = true}}
+      table.insert(ctx.hotplug_buses, id)
     end
   else
     self:fail(("pod: bridges: machine %s has no hotplug bridges"):format(ctx.machine))
@@ -360,6 +366,36 @@ end
 
 function M:append_iommu(ctx)
   self:fail(("pod: iommu: not available on %s machine %s"):format(self.name, ctx.machine))
+end
+
+-- ---- hot-plug placement ------------------------------------------------
+
+--- Where a hot-plugged device goes: on ccw its devno (which virtio() gave
+--- it) is enough; on PCI the first free place on the buses the pod's
+--- bridges made (a root port takes one device; a pci-bridge has slots 1
+--- to 31). used: the keys of the places taken. Returns {bus =, addr =,
+--- key =}, or nil and why there is none.
+function M:hotplug_place(ctx, used)
+  if ctx.transport == "ccw" then return {key = false} end
+  if ctx.transport ~= "pci" then
+    return nil, ("machine %s has no device hot-plug"):format(ctx.machine)
+  end
+  local info = self.machines[ctx.machine] or {}
+  for _, bus in ipairs(ctx.hotplug_buses or {}) do
+    if info.bridge == "pcie-root-port" then
+      if not used[bus] then return {bus = bus, key = bus} end
+    else
+      for slot = 1, 31 do
+        local key = bus .. "/" .. slot
+        if not used[key] then return {bus = bus, addr = ("%x"):format(slot), key = key} end
+      end
+    end
+  end
+  if not info.bridge then
+    return nil, ("machine %s has no hot-plug bridges"):format(ctx.machine)
+  end
+  return nil, ("no free hot-plug place on machine %s: give the pod more bridges " ..
+               "(pod.bridges = N, one %s each)"):format(ctx.machine, info.bridge)
 end
 
 function M:append_pvpanic(ctx)

@@ -9,6 +9,7 @@ local core = require "vclaunch.core"
 local errors = require "vclaunch.errors"
 local options = require "vclaunch.options"
 local console = require "vclaunch.console"
+local live = require "vclaunch.live"
 local Pod = require("vclaunch.pod").Pod
 
 local M = {}
@@ -172,11 +173,13 @@ local function matches(data, match)
 end
 
 --- Waits for the next event called name whose data holds opts.match.
+--- opts.after: a sequence number from vm:arm_event (the events since then
+--- count, so one that came before this call is not missed).
 function VM:wait_event(name, opts)
   opts = opts or {}
   local timeout = opts.timeout or 30
   local deadline = core.now() + timeout
-  local seen = self.events_last
+  local seen = opts.after or self.events_last
   while true do
     for i = math.max(seen + 1, self.events_first), self.events_last do
       local ev = self.event_log[i]
@@ -189,6 +192,26 @@ function VM:wait_event(name, opts)
     self.event_cond:wait(left)
   end
 end
+
+--- Arms a wait for the next event called name (opts.match as for
+--- wait_event) from now on, before the command that causes it: returns an
+--- object whose wait([timeout]) returns the event.
+---   local deleted = vm:arm_event("DEVICE_DELETED", {match = {device = "d1"}})
+---   vm:execute("device_del", {id = "d1"})
+---   deleted:wait(30)
+function VM:arm_event(name, opts)
+  opts = opts or {}
+  local seq = self.events_last
+  return {wait = function(_, timeout)
+    return self:wait_event(name, {match = opts.match, timeout = timeout or opts.timeout, after = seq})
+  end}
+end
+
+--- Live operations (vclaunch.live): hotplug(concept, item[, opts]) -> Device,
+--- unplug(device_or_id[, opts]), devices().
+function VM:hotplug(concept, item, opts) return live.hotplug(self, concept, item, opts) end
+function VM:unplug(dev, opts) return live.unplug(self, dev, opts) end
+function VM:devices() return live.devices(self) end
 
 function VM:pause() self:execute("stop") end
 function VM:resume() self:execute("cont") end

@@ -1,0 +1,277 @@
+-- Live operations on a running VM: hot-plug and unplug of pod concepts.
+--
+-- An item goes through the same concept row as at vclaunch.pod time (its
+-- schema, the arch's capability, the row's rules, the arch appender) and
+-- the same kind tables (core.hotplug writes the QMP commands from them).
+-- Placement is the arch policy's (hotplug_place); ids, controllers and
+-- devnos continue from where the pod's own devices stopped. A failure after
+-- the first QMP command removes what was added, newest first. An unplug
+-- arms the wait for DEVICE_DELETED before device_del, and frees the place
+-- and the ids only once the backends are gone.
+local core = require "vclaunch.core"
+local errors = require "vclaunch.errors"
+local concepts = require "vclaunch.concepts"
+local archs = require "vclaunch.arch"
+
+local M = {}
+
+local fail = errors.fail
+
+-- Concepts whose items can be hot-plugged (lists of items), and raw devices.
+local HOTPLUG = {drives = true, endpoints = true, volumes = true, sockets = true,
+                 vhost_user = true, vfio = true, devices = true}
+-- Controllers an appender adds once and later items share: they stay.
+local SHARED = {["virtio-scsi"] = true, ["virtio-serial"] = true}
+
+-- Per kind: whether it has a bus field, a device_id field, its default
+-- transport. Read once from the core's tables.
+local kind_facts
+local function facts(kind)
+  if not kind_facts then
+    kind_facts = {}
+    for name, k in pairs(core.kinds()) do
+      local f = {}
+      for _, field in ipairs(k.fields) do
+        if field.name == "bus" then f.bus = true end
+        if field.name == "device_id" then f.device_id = true end
+        if field.name == "transport" then f.transport = field.default end
+      end
+      kind_facts[name] = f
+    end
+  end
+  return kind_facts[kind] or {}
+end
+
+local function copy_ctx(ctx)
+  local c = {}
+  for k, v in pairs(ctx) do c[k] = v end
+  c.counters = {}
+  for k, v in pairs(ctx.counters or {}) do c.counters[k] = v end
+  return c
+end
+
+local function restore_ctx(ctx, saved)
+  for k in pairs(ctx) do ctx[k] = nil end
+  for k, v in pairs(saved) do ctx[k] = v end
+end
+
+-- The VM's live state, made at the first live operation.
+local function state(vm)
+  if not vm._live then
+    local seen = {}
+    for id, what in pairs(vm.pod:_base().seen) do seen[id] = what end
+    vm._live = {ctx = vm.pod:placement(), seen = seen, used = {}, devices = {}, order = {},
+                count = {}}
+  end
+  return vm._live
+end
+
+--- Arms a wait for the next event called name whose data holds match, from
+--- now on: returns a function(timeout) that waits for it. Arm before the
+--- command whose event it is, so a quick event is not missed.
+function M.arm(vm, name, match)
+  local seq = vm.events_last
+  return function(timeout)
+    return vm:wait_event(name, {match = match, timeout = timeout, after = seq})
+  end
+end
+
+-- Runs undo commands (newest first); device_del waits for its
+-- DEVICE_DELETED, armed before the command. Raises on the first failure.
+local function run_undo(vm, undo, timeout)
+  for _, c in ipairs(undo) do
+    if c.command == "device_del" then
+      local deleted = M.arm(vm, "DEVICE_DELETED", {device = c.arguments.id})
+      vm:execute(c.command, c.arguments, timeout)
+      deleted(timeout)
+    else
+      vm:execute(c.command, c.arguments, timeout)
+    end
+  end
+end
+
+-- The PCI path of device id from the root bus ("02/01": the slot on each
+-- bus, in hex), from query-pci; nil when not found.
+local function pci_path(vm, id)
+  local function walk(devices, prefix)
+    for _, d in ipairs(devices or {}) do
+      local p = prefix .. ("%02x"):format(d.slot)
+      if d.qdev_id == id then return p end
+      local bridge = d.pci_bridge
+      if bridge then
+        local r = walk(bridge.devices, p .. "/")
+        if r then return r end
+      end
+    end
+  end
+  for _, bus in ipairs(vm:execute("query-pci")) do
+    local r = walk(bus.devices, "")
+    if r then return r end
+  end
+end
+
+local Device = {}
+Device.__index = Device
+M.Device = Device
+
+function Device:__tostring()
+  return ("%s %s (%s)"):format(self.kind, self.id, self.guest_path or self.bus or "-")
+end
+
+--- Unplugs the device: see vm:unplug.
+function Device:unplug(opts)
+  return self.vm:unplug(self, opts)
+end
+
+--- Hot-plugs item of concept ("drives", "endpoints", "volumes", "sockets",
+--- "vhost_user", "vfio", or "devices" with a raw {kind, fields}) into the
+--- running VM; returns a Device {id, concept, kind, bus, addr, guest_path}.
+--- opts.timeout bounds each QMP command (default 30 s).
+function M.hotplug(vm, concept, item, opts)
+  core.check_task("vm:hotplug")
+  vm:_check()
+  opts = opts or {}
+  if not HOTPLUG[concept] then
+    fail("usage", ("vm:hotplug: '%s' is not a concept that can be hot-plugged (drives, " ..
+                   "endpoints, volumes, sockets, vhost_user, vfio, devices)"):format(tostring(concept)))
+  end
+  if type(item) ~= "table" then fail("usage", "vm:hotplug: expected an item table") end
+  local st = state(vm)
+  local pod = vm.pod
+  local index = #(pod.spec[concept] or {}) + (st.count[concept] or 0) + 1
+  concepts.check_item(concept, item, pod, index)
+  local saved = copy_ctx(st.ctx)
+  local shared_before = st.ctx.needs_shared_memory or (pod.spec.knobs or {}).shared_memory
+  local ok, devs, froms = pcall(concepts.build_item, concept, item, pod, st.ctx, index)
+  if not ok then
+    restore_ctx(st.ctx, saved)
+    errors.rethrow(devs, "recipe")
+  end
+  local where = ("pod.%s[%d]"):format(concept, index)
+  if st.ctx.needs_shared_memory and not shared_before then
+    restore_ctx(st.ctx, saved)
+    fail("recipe", ("%s: a vhost-user device needs the guest memory shared from the start " ..
+                    "(pod.knobs.shared_memory = true)"):format(where))
+  end
+
+  -- Place each device and give it a device id; then the QMP commands.
+  local plan, seen_added, used_added = {}, {}, {}
+  local function undo_state()
+    restore_ctx(st.ctx, saved)
+    for _, id in ipairs(seen_added) do st.seen[id] = nil end
+    for _, key in ipairs(used_added) do st.used[key] = nil end
+  end
+  for i, dev in ipairs(devs) do
+    local kind, f = dev[1], dev[2]
+    local info = facts(kind)
+    if info.device_id and f.device_id == nil then f.device_id = (f.id or f.chardev) .. "-dev" end
+    local place = {}
+    if info.bus and f.bus == nil and (f.transport or info.transport or "pci") == "pci" then
+      local p, why = archs.call(pod.arch, "hotplug_place", st.ctx, st.used)
+      if not p then
+        undo_state()
+        fail("recipe", ("%s: %s"):format(where, why))
+      end
+      place = p
+      f.bus, f.addr = p.bus, p.addr or f.addr
+      if p.key then
+        st.used[p.key] = true
+        used_added[#used_added + 1] = p.key
+      end
+    elseif f.transport == "mmio" then
+      undo_state()
+      fail("recipe", ("%s: machine %s has no device hot-plug"):format(where, pod.machine))
+    end
+    local okemit, e, ids = pcall(concepts.emit, dev, froms[i], st.seen)
+    if not okemit then
+      undo_state()
+      errors.rethrow(e, "recipe")
+    end
+    for _, id in ipairs(ids) do seen_added[#seen_added + 1] = id end
+    local okhp, plug, unplug = pcall(core.hotplug, kind, f)
+    if not okhp then
+      undo_state()
+      errors.rethrow(concepts.translate(plug, froms[i]), "recipe")
+    end
+    plan[i] = {kind = kind, fields = f, plug = plug, unplug = unplug, place = place, ids = ids}
+  end
+
+  -- Run them; on a failure, remove what was added, newest first.
+  local undone = {} -- the undo commands of what ran, newest first
+  for _, p in ipairs(plan) do
+    for j, c in ipairs(p.plug) do
+      local okx, e = pcall(vm.execute, vm, c.command, c.arguments, opts.timeout)
+      if not okx then
+        pcall(run_undo, vm, undone, opts.timeout)
+        undo_state()
+        local msg = type(e) == "table" and e.message or tostring(e)
+        fail(type(e) == "table" and e.kind or "qmp",
+             ("%s: hot-plug failed at %s (%s): %s"):format(where, c.command, p.kind, msg), e)
+      end
+      table.insert(undone, 1, p.unplug[#p.unplug - j + 1])
+    end
+  end
+  st.count[concept] = (st.count[concept] or 0) + 1
+
+  -- The item's own devices (not the controllers later items share).
+  local own_undo, ids, keys = {}, {}, {}
+  local main
+  for _, p in ipairs(plan) do
+    if not SHARED[p.kind] then
+      for j = #p.unplug, 1, -1 do table.insert(own_undo, 1, p.unplug[j]) end
+      for _, id in ipairs(p.ids) do ids[#ids + 1] = id end
+      if p.place.key then keys[#keys + 1] = p.place.key end
+      main = p
+    end
+  end
+  local f = main.fields
+  local id = f.device_id or f.id
+  local d = setmetatable({vm = vm, id = id, concept = concept, kind = main.kind, bus = f.bus,
+                          addr = f.addr, _undo = own_undo, _ids = ids, _keys = keys}, Device)
+  if f.transport == "ccw" and f.devno then
+    d.guest_path = "0.0." .. f.devno:match("(%x+)$")
+  elseif main.place.key then
+    d.guest_path = pci_path(vm, id)
+  end
+  st.devices[id] = d
+  st.order[#st.order + 1] = d
+  return d
+end
+
+--- Unplugs a hot-plugged device (a Device or its id): device_del, then
+--- its DEVICE_DELETED (armed before), then its backends. Its place and ids
+--- are free again only after that. opts.timeout: per step (default 30 s).
+function M.unplug(vm, dev, opts)
+  core.check_task("vm:unplug")
+  vm:_check()
+  opts = opts or {}
+  local st = state(vm)
+  local id = type(dev) == "table" and dev.id or dev
+  local d = st.devices[id]
+  if not d then
+    fail("usage", ("vm:unplug: no hot-plugged device '%s' in %s"):format(tostring(id), vm.name))
+  end
+  local ok, e = pcall(run_undo, vm, d._undo, opts.timeout or 30)
+  if not ok then errors.rethrow(e, "qmp") end
+  for _, i in ipairs(d._ids) do st.seen[i] = nil end
+  for _, key in ipairs(d._keys) do st.used[key] = nil end
+  st.devices[id] = nil
+  for i, x in ipairs(st.order) do
+    if x == d then table.remove(st.order, i) break end
+  end
+end
+
+--- Every device of the VM: the pod's own ({kind =, fields =, origin =,
+--- cold = true}) in command-line order, then the hot-plugged Devices.
+function M.devices(vm)
+  local out = {}
+  local devs, froms = vm.pod:_build()
+  for i, dev in ipairs(devs) do
+    out[#out + 1] = {kind = dev[1], fields = dev[2], origin = froms[i] and froms[i].origin,
+                     cold = true}
+  end
+  for _, d in ipairs(vm._live and vm._live.order or {}) do out[#out + 1] = d end
+  return out
+end
+
+return M
