@@ -346,8 +346,9 @@ static int pci_addr_ok(const char *s)
     if (!isxdigit((unsigned char)*p)) return 0;
     unsigned long slot = 0;
     for (; isxdigit((unsigned char)*p); p++) {
-        slot = slot * 16 + (unsigned long)(isdigit((unsigned char)*p) ? *p - '0'
-                                                                       : tolower(*p) - 'a' + 10);
+        slot = slot * 16 + (unsigned long)(isdigit((unsigned char)*p)
+                                               ? *p - '0'
+                                               : tolower((unsigned char)*p) - 'a' + 10);
         if (slot > PCI_SLOT_MAX) return 0;
     }
     if (*p == '\0') return 1;

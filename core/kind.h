@@ -27,6 +27,15 @@ typedef enum vc_type {
     VC_T_ID,   /* a QEMU id */
     VC_T_PATH, /* a file system path */
     VC_T_SIZE, /* bytes as an integer, or "<n>[KMGT]" text */
+    /* A PCI slot[.function] as QEMU reads it: hex slot 0 to 1f (0x allowed),
+     * function 0 to 7. An integer is a slot number, written in hex. */
+    VC_T_PCI_ADDR,
+    /* A list of features, "name=on,+name,-name,name=<integer>" (on, off,
+     * true, false), emitted as it is: its commas separate items, so it is
+     * not escaped; it is checked instead (no empty item, names of letters,
+     * digits, '.', '_' and '-'). For parsers that split at every comma,
+     * doubled or not (QEMU's -cpu). */
+    VC_T_FEATURES,
 } vc_type_t;
 
 typedef enum vc_opt_style {
@@ -53,6 +62,10 @@ typedef struct vc_opt {
  * one QEMU must differ. A field that only names another's id (bus, memdev,
  * iothread, a port's chardev) does not have it. */
 #define VC_F_DEFINES_ID 16u
+/* A field QEMU has but vclaunch refuses whatever the value, because QEMU
+ * fails badly with it (an abort): declared so that setting it says why (its
+ * doc is the message) rather than "unknown field". Never emitted. */
+#define VC_F_REFUSED 32u
 
 typedef struct vc_field {
     const char *name; /* field name seen by recipes */
@@ -115,7 +128,8 @@ int vc_dev_new(const vc_kind_t *k, vc_dev_t **out, vc_error_t *err);
 void vc_dev_free(vc_dev_t *d);
 /* Setters validate against the field; on error nothing changes and err
  * names the kind, the device id when known, and the field. A text value
- * for an INT/BOOL/SIZE field is parsed. */
+ * for an INT/BOOL/SIZE field is parsed; an integer for a PCI_ADDR field is
+ * a slot number, kept in hex. A VC_F_REFUSED field refuses every value. */
 int vc_dev_set_str(vc_dev_t *d, int field, const char *s, vc_error_t *err);
 int vc_dev_set_int(vc_dev_t *d, int field, long long i, vc_error_t *err);
 int vc_dev_set_bool(vc_dev_t *d, int field, int b, vc_error_t *err);
@@ -126,6 +140,16 @@ int vc_dev_set_bool(vc_dev_t *d, int field, int b, vc_error_t *err);
  * fills them too. */
 int vc_dev_error(const vc_dev_t *d, const char *field, vc_error_t *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* What QEMU takes but is likely a mistake (a multicast MAC) is not an
+ * error: kind checks report it with vc_dev_warn, in the shape of
+ * vc_dev_error's message, to the process-wide warning callback. The
+ * default callback writes "vclaunch: warning: <message>" and a newline to
+ * stderr; vc_kind_set_warn(NULL, NULL) restores it. Set it before devices
+ * are built; it is called synchronously from vc_dev_finish. */
+typedef void (*vc_warn_cb)(const char *msg, void *ud);
+void vc_kind_set_warn(vc_warn_cb cb, void *ud);
+void vc_dev_warn(const vc_dev_t *d, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Applies defaults, checks required fields, then the kind's check. */
 int vc_dev_finish(vc_dev_t *d, vc_error_t *err);
 /* The value of a field by name (text form), or NULL when unset. */
