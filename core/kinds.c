@@ -13,6 +13,7 @@ static const char *const spapr_ibs[] = {"broken",    "workaround", "fixed-ibs",
 static const char *const chardev_backends[] = {"socket", "pipe",  "file", "pty",
                                                "null",   "stdio", NULL};
 static const char *const mon_modes[] = {"control", "readline", NULL};
+static const char *const on_off_auto[] = {"on", "off", "auto", NULL};
 
 static const vc_opt_t name_opts[] = {{"-name", VC_OPT_KV, NULL}};
 static const vc_field_t name_fields[] = {
@@ -43,15 +44,36 @@ static const vc_field_t machine_fields[] = {
     FIELD("cap_ibs", VC_T_ENUM, .key = "cap-ibs", .values = spapr_ibs, .doc = "pseries"),
     FIELD("cap_large_decr", VC_T_BOOL, .key = "cap-large-decr", .doc = "pseries"),
     FIELD("cap_ccf_assist", VC_T_BOOL, .key = "cap-ccf-assist", .doc = "pseries"),
+    FIELD("pic", VC_T_ENUM, .key = "pic", .values = on_off_auto,
+          .doc = "x86 (microvm, q35, pc): the i8259 PIC (microvm guests with a PV clock and "
+                 "IOAPIC run without it)"),
+    FIELD("pit", VC_T_ENUM, .key = "pit", .values = on_off_auto,
+          .doc = "x86 (microvm, q35, pc): the i8254 PIT"),
 };
 KIND("machine", "-machine: machine type and accelerator", machine_opts, machine_fields);
 
 static const vc_opt_t cpu_opts[] = {{"-cpu", VC_OPT_KV, NULL}};
 static const vc_field_t cpu_fields[] = {
     FIELD("model", VC_T_STR, .key = "", .flags = VC_F_REQUIRED,
-          .doc = "CPU model (host, max, ...)"),
+          .doc = "CPU model (host, max, ...); no comma: features go in features"),
+    FIELD("features", VC_T_FEATURES, .key = "",
+          .doc = "CPU features after the model: \"sse4.2=off,+avx\" (name=on|off|true|false|"
+                 "<integer>; +name and -name are x86's)"),
 };
-KIND("cpu", "-cpu: the CPU model", cpu_opts, cpu_fields);
+/* QEMU's -cpu parser splits at every comma and does not read a doubled one
+ * as a comma: escaping cannot carry one in the model. */
+static int check_cpu(const vc_dev_t *d, vc_error_t *err)
+{
+    const char *model = vc_dev_get(d, "model");
+    if (strchr(model, ','))
+        return vc_dev_error(d, "model", err,
+                            "\"%s\" holds a comma: QEMU's -cpu parser splits at every comma "
+                            "(doubled or not); give features in 'features'",
+                            model);
+    if (!*model) return vc_dev_error(d, "model", err, "is empty");
+    return 0;
+}
+KIND_CHECK("cpu", "-cpu: the CPU model and its features", cpu_opts, cpu_fields, check_cpu);
 
 static const vc_opt_t smp_opts[] = {{"-smp", VC_OPT_KV, NULL}};
 static const vc_field_t smp_fields[] = {
@@ -186,12 +208,14 @@ static const vc_field_t virtio_balloon_fields[] = {
           .doc = "the guest reports free pages"),
     VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
+    ROMFILE(0),
 };
 KIND("virtio-balloon", "virtio-balloon: guest memory ballooning", virtio_balloon_opts,
      virtio_balloon_fields);
 
 const char *const vc__drive_formats[] = {"raw", "qcow2", NULL};
 const char *const vc__drive_aios[] = {"threads", "native", "io_uring", NULL};
+const char *const vc__drive_discards[] = {"ignore", "unmap", NULL};
 static const vc_opt_t virtio_blk_opts[] = {{"-drive", VC_OPT_KV, "if=none"},
                                            {"-device", VC_OPT_KV, "virtio-blk-%t"}};
 static const vc_field_t virtio_blk_fields[] = {
@@ -216,6 +240,7 @@ static const vc_field_t virtio_serial_fields[] = {
     FIELD("max_ports", VC_T_INT, .key = "max_ports", .min = 1, .max = 31),
     VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
+    ROMFILE(0),
 };
 KIND("virtio-serial", "virtio-serial: a controller for virtconsole/virtserialport",
      virtio_serial_opts, virtio_serial_fields);
@@ -242,6 +267,7 @@ static const vc_field_t vhost_vsock_fields[] = {
           .doc = "an open /dev/vhost-vsock handed to QEMU"),
     VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
+    ROMFILE(0),
 };
 KIND("vhost-vsock", "vhost-vsock: host<->guest sockets", vhost_vsock_opts, vhost_vsock_fields);
 
@@ -260,6 +286,8 @@ static const vc_field_t virtio_9p_fields[] = {
     FIELD("mount_tag", VC_T_STR, .key = "mount_tag", .opt = 1, .flags = VC_F_REQUIRED,
           .doc = "tag the guest mounts"),
     VIRTIO_PLACEMENT(1),
+    DISABLE_MODERN(1),
+    ROMFILE(1),
 };
 #define MOUNT_TAG_MAX 31 /* QEMU 7.2: MAX_TAG_LEN 32, with the NUL */
 
@@ -281,6 +309,7 @@ static const vc_field_t virtio_scsi_fields[] = {
     FIELD("num_queues", VC_T_INT, .key = "num_queues", .min = 1, .max = 1024),
     VIRTIO_PLACEMENT(0),
     DISABLE_MODERN(0),
+    ROMFILE(0),
 };
 KIND("virtio-scsi", "virtio-scsi: a SCSI controller", virtio_scsi_opts, virtio_scsi_fields);
 
@@ -290,21 +319,36 @@ static const vc_field_t iothread_fields[] = {
 };
 KIND("iothread", "-object iothread: an I/O thread for devices", iothread_opts, iothread_fields);
 
+#define GiB (1ull << 30)
+
+int vc__check_reserve(const vc_dev_t *d, vc_error_t *err)
+{
+    if (has(d, "pref32_reserve") && has(d, "pref64_reserve"))
+        return vc_dev_error(d, "pref64_reserve", err,
+                            "excludes 'pref32_reserve': set only one (QEMU: \"PREF32 and PREF64 "
+                            "conflict\")");
+    static const char *const below_4g[] = {"mem_reserve", "pref32_reserve"};
+    for (size_t i = 0; i < N(below_4g); i++) {
+        const char *v = vc_dev_get(d, below_4g[i]);
+        if (v && size_bytes(v) >= 4 * GiB)
+            return vc_dev_error(d, below_4g[i], err, "%s is not below 4G, as QEMU requires", v);
+    }
+    return 0;
+}
+
 static const vc_opt_t pcie_root_port_opts[] = {{"-device", VC_OPT_KV, "pcie-root-port"}};
 static const vc_field_t pcie_root_port_fields[] = {
     FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID),
     FIELD("bus", VC_T_ID, .key = "bus", .def = "pcie.0"),
     FIELD("chassis", VC_T_INT, .key = "chassis", .min = 0, .max = 255),
     FIELD("slot", VC_T_INT, .key = "slot", .min = 0, .max = 65535),
-    FIELD("addr", VC_T_STR, .key = "addr"),
+    PCI_ADDR,
     FIELD("multifunction", VC_T_BOOL, .key = "multifunction"),
-    FIELD("io_reserve", VC_T_SIZE, .key = "io-reserve"),
-    FIELD("mem_reserve", VC_T_SIZE, .key = "mem-reserve"),
-    FIELD("pref64_reserve", VC_T_SIZE, .key = "pref64-reserve"),
-    FIELD("bus_reserve", VC_T_INT, .key = "bus-reserve", .min = 0, .max = 255),
+    RESERVE_FIELDS,
+    NO_ROMFILE,
 };
-KIND("pcie-root-port", "pcie-root-port: a PCIe port for one (hotplugged) device",
-     pcie_root_port_opts, pcie_root_port_fields);
+KIND_CHECK("pcie-root-port", "pcie-root-port: a PCIe port for one (hotplugged) device",
+           pcie_root_port_opts, pcie_root_port_fields, vc__check_reserve);
 
 static const vc_opt_t pci_bridge_opts[] = {{"-device", VC_OPT_KV, "pci-bridge"}};
 static const vc_field_t pci_bridge_fields[] = {
@@ -313,9 +357,12 @@ static const vc_field_t pci_bridge_fields[] = {
     FIELD("chassis_nr", VC_T_INT, .key = "chassis_nr", .flags = VC_F_REQUIRED, .min = 1,
           .max = 255),
     FIELD("shpc", VC_T_BOOL, .key = "shpc"),
-    FIELD("addr", VC_T_STR, .key = "addr"),
+    PCI_ADDR,
+    RESERVE_FIELDS,
+    NO_ROMFILE,
 };
-KIND("pci-bridge", "pci-bridge: a conventional PCI bridge", pci_bridge_opts, pci_bridge_fields);
+KIND_CHECK("pci-bridge", "pci-bridge: a conventional PCI bridge", pci_bridge_opts,
+           pci_bridge_fields, vc__check_reserve);
 
 static const vc_opt_t pvpanic_opts[] = {{"-device", VC_OPT_KV, "pvpanic"}};
 static const vc_field_t pvpanic_fields[] = {

@@ -51,6 +51,7 @@
 extern const char *const vc__transports[];
 extern const char *const vc__drive_formats[];
 extern const char *const vc__drive_aios[];
+extern const char *const vc__drive_discards[];
 
 /* The fields every virtio device shares. transport comes before the fields
  * scoped to one transport: finish checks those against it. */
@@ -59,9 +60,11 @@ extern const char *const vc__drive_aios[];
           .doc = "virtio transport: pci, ccw (s390x) or mmio (microvm)")
 #define BUS(opt_)                                                                                  \
     FIELD("bus", VC_T_ID, .key = "bus", .opt = opt_, .flags = VC_F_PCI, .doc = "parent PCI bus")
+#define ADDR_DOC                                                                                   \
+    "slot[.function] on the bus, in hex as QEMU reads it (\"0x1f\", \"06.1\"); an integer is "     \
+    "the slot, written in hex (16 gives 10)"
 #define ADDR(opt_)                                                                                 \
-    FIELD("addr", VC_T_STR, .key = "addr", .opt = opt_, .flags = VC_F_PCI,                         \
-          .doc = "slot[.function] on the bus")
+    FIELD("addr", VC_T_PCI_ADDR, .key = "addr", .opt = opt_, .flags = VC_F_PCI, .doc = ADDR_DOC)
 #define DEVNO(opt_)                                                                                \
     FIELD("devno", VC_T_STR, .key = "devno", .opt = opt_, .flags = VC_F_CCW,                       \
           .doc = "ccw device number (fe.0.0001)")
@@ -72,7 +75,29 @@ extern const char *const vc__drive_aios[];
     FIELD("romfile", VC_T_STR, .key = "romfile", .opt = opt_, .flags = VC_F_PCI,                   \
           .doc = "option ROM image; empty for none")
 /* addr of a device that is on PCI whatever the machine (bridges, ports). */
-#define PCI_ADDR FIELD("addr", VC_T_STR, .key = "addr", .doc = "slot[.function] on the bus")
+#define PCI_ADDR FIELD("addr", VC_T_PCI_ADDR, .key = "addr", .doc = ADDR_DOC)
+/* QEMU 7.2 asserts in pci_register_bar (an abort, not an error) when a
+ * bridge or a port has an option ROM: the field is refused, with why. */
+#define NO_ROMFILE                                                                                 \
+    FIELD("romfile", VC_T_STR, .flags = VC_F_REFUSED,                                              \
+          .doc = "refused: QEMU 7.2 aborts (an assertion in pci_register_bar) when a PCI bridge "  \
+                 "or port has an option ROM")
+/* The resource reservations firmware makes behind a bridge or port for
+ * devices hotplugged there later (QEMU's reserve capability). See
+ * vc__check_reserve. */
+#define RESERVE_FIELDS                                                                             \
+    FIELD("io_reserve", VC_T_SIZE, .key = "io-reserve", .doc = "I/O space to reserve"),            \
+        FIELD("mem_reserve", VC_T_SIZE, .key = "mem-reserve",                                      \
+              .doc = "non-prefetchable memory to reserve (below 4G)"),                             \
+        FIELD("pref32_reserve", VC_T_SIZE, .key = "pref32-reserve",                                \
+              .doc = "32-bit prefetchable memory to reserve (below 4G; not with pref64_reserve)"), \
+        FIELD("pref64_reserve", VC_T_SIZE, .key = "pref64-reserve",                                \
+              .doc = "64-bit prefetchable memory to reserve (not with pref32_reserve)"),           \
+        FIELD("bus_reserve", VC_T_INT, .key = "bus-reserve", .min = 0, .max = 255,                 \
+              .doc = "bus numbers to reserve")
+/* What QEMU 7.2 refuses in a reserve capability: pref32 and pref64 both,
+ * mem or pref32 of 4G or more. */
+int vc__check_reserve(const vc_dev_t *d, vc_error_t *err);
 /* Every virtio-*-ccw device in QEMU 7.2 has it; s390x protected guests need it. */
 #define IOMMU_PLATFORM(opt_)                                                                       \
     FIELD("iommu_platform", VC_T_BOOL, .key = "iommu_platform", .opt = opt_, .flags = VC_F_CCW,    \
@@ -94,7 +119,10 @@ extern const char *const vc__drive_aios[];
         FIELD("format", VC_T_ENUM, .key = "format", .flags = VC_F_REQUIRED,                        \
               .values = vc__drive_formats, .doc = "image format (never probed)"),                  \
         FIELD("readonly", VC_T_BOOL, .key = "readonly", .doc = readonly_doc_),                     \
-        FIELD("aio", VC_T_ENUM, .key = "aio", .values = vc__drive_aios, .doc = "I/O backend")
+        FIELD("aio", VC_T_ENUM, .key = "aio", .values = vc__drive_aios, .doc = "I/O backend"),     \
+        FIELD("drive_discard", VC_T_ENUM, .key = "discard", .values = vc__drive_discards,          \
+              .doc = "the drive's discard: unmap passes the guest's discards to the image, "       \
+                     "ignore drops them (QEMU's default)")
 
 /* ---- checks shared by the kinds' check functions ---- */
 
@@ -114,6 +142,23 @@ static inline int hex_digits(const char *s, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!isxdigit((unsigned char)s[i])) return 0;
     return 1;
+}
+
+/* The bytes of a size field's value ("4096", "2M": a size as stored),
+ * saturated at ULLONG_MAX. */
+static inline unsigned long long size_bytes(const char *s)
+{
+    unsigned long long v = 0;
+    for (; isdigit((unsigned char)*s); s++) {
+        if (v > (ULLONG_MAX - 9) / 10) return ULLONG_MAX;
+        v = v * 10 + (unsigned long long)(*s - '0');
+    }
+    const char *units = "KMGT", *u = *s ? strchr(units, *s) : NULL;
+    for (int shift = u ? (int)(u - units + 1) * 10 : 0; shift > 0; shift -= 10) {
+        if (v > ULLONG_MAX >> 10) return ULLONG_MAX;
+        v <<= 10;
+    }
+    return v;
 }
 
 /* How many of the n fields are set, 0, 1 or 2 (it stops at the second);

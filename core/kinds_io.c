@@ -9,7 +9,9 @@
 
 /* ---- checks shared by several kinds ---- */
 
-/* "52:54:00:12:34:56": six hex pairs separated by ':'. */
+/* "52:54:00:12:34:56": six hex pairs separated by ':'. A multicast address
+ * (first octet odd) is QEMU's to take, and it takes it: a warning, as
+ * govmm's expected strings use one (01:02:de:ad:be:ef). */
 static int check_mac(const vc_dev_t *d, vc_error_t *err)
 {
     const char *mac = vc_dev_get(d, "mac");
@@ -21,7 +23,10 @@ static int check_mac(const vc_dev_t *d, vc_error_t *err)
         return vc_dev_error(d, "mac", err, "\"%s\" is not a MAC address like 52:54:00:12:34:56",
                             mac);
     if (strtol(mac, NULL, 16) & 1)
-        return vc_dev_error(d, "mac", err, "%s is a multicast address (first octet is odd)", mac);
+        vc_dev_warn(d, "mac",
+                    "%s is a multicast address (first octet is odd): QEMU takes it, "
+                    "but a NIC's own address is normally unicast (52:54:00:...)",
+                    mac);
     return 0;
 }
 

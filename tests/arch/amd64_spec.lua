@@ -139,7 +139,7 @@ describe("amd64 argv", function()
     end
     local tail = {"-device", "virtio-blk-pci,drive=image0,disable-modern=on",
                   "-fsdev", "local,id=fs0,path=/srv,security_model=none,multidevs=remap",
-                  "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=s",
+                  "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=s,disable-modern=on",
                   "-object", "rng-random,id=rng0,filename=/dev/urandom",
                   "-device", "virtio-rng-pci,rng=rng0",
                   "-device", "virtio-balloon-pci,id=raw0"}

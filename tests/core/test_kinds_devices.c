@@ -153,6 +153,95 @@ static void test_golden(void)
     GOLDEN("vga", "-vga virtio", {"type", "virtio"});
 }
 
+/* The fields govmm emits that the kinds lacked: romfile on every virtio PCI
+ * kind, disable_modern on 9p, the reserve capability on pci-bridge (and
+ * pref32 on the root port), as govmm writes them. */
+static void test_golden_govmm(void)
+{
+    GOLDEN("virtio-9p",
+           "-fsdev local,id=fs0,path=/srv,security_model=none -device "
+           "virtio-9p-pci,fsdev=fs0,mount_tag=t,disable-modern=on,romfile=/r,,1.rom",
+           {"id", "fs0"}, {"path", "/srv"}, {"mount_tag", "t"}, {"disable_modern", "on"},
+           {"romfile", "/r,1.rom"});
+    GOLDEN("virtio-serial",
+           "-device virtio-serial-pci,id=vser0,max_ports=2,romfile=", {"id", "vser0"},
+           {"max_ports", "2"}, {"romfile", ""});
+    GOLDEN("virtio-scsi",
+           "-device virtio-scsi-pci,id=scsi0,iothread=io0,disable-modern=off,romfile=efi.rom",
+           {"id", "scsi0"}, {"iothread", "io0"}, {"disable_modern", "off"}, {"romfile", "efi.rom"});
+    GOLDEN("vhost-vsock",
+           "-device vhost-vsock-pci,id=vsock0,guest-cid=3,bus=pcie.0,romfile=", {"id", "vsock0"},
+           {"guest_cid", "3"}, {"bus", "pcie.0"}, {"romfile", ""});
+    GOLDEN("virtio-balloon",
+           "-device virtio-balloon-pci,id=balloon0,deflate-on-oom=on,disable-modern=off,romfile=",
+           {"id", "balloon0"}, {"deflate_on_oom", "on"}, {"disable_modern", "off"},
+           {"romfile", ""});
+    /* romfile and disable_modern are PCI's */
+    const char *pci_only[] = {"virtio-9p", "virtio-serial", "virtio-scsi", "vhost-vsock",
+                              "virtio-balloon"};
+    for (size_t i = 0; i < sizeof pci_only / sizeof pci_only[0]; i++) {
+        const vc_kind_t *k = vc_kind_find(pci_only[i]);
+        int rom = vc_kind_field(k, "romfile"), dm = vc_kind_field(k, "disable_modern");
+        if (rom < 0 || dm < 0) VC_FAIL("%s lacks romfile or disable_modern", pci_only[i]);
+        ASSERT_INT_EQ(k->fields[rom].flags, VC_F_PCI);
+        ASSERT_STR_EQ(k->fields[rom].key, "romfile");
+        ASSERT_INT_EQ(k->fields[dm].flags, VC_F_PCI);
+    }
+    REJECT("virtio-9p",
+           "virtio-9p 'fs0': field 'disable_modern': applies to the pci transport only",
+           {"id", "fs0"}, {"path", "/srv"}, {"mount_tag", "t"}, {"transport", "ccw"},
+           {"disable_modern", "on"});
+    REJECT("vhost-vsock", "vhost-vsock: field 'romfile': applies to the pci transport only",
+           {"guest_cid", "3"}, {"transport", "mmio"}, {"romfile", ""});
+
+    /* govmm: pci-bridge,bus=B,id=I,chassis_nr=N,shpc=on,addr=ff,io-reserve=,mem-reserve=,
+     * pref64-reserve= (addr from an integer, in hex) */
+    GOLDEN("pci-bridge",
+           "-device pci-bridge,id=br0,bus=pcie.0,chassis_nr=5,shpc=on,addr=1f,io-reserve=4K,"
+           "mem-reserve=1M,pref64-reserve=2G,bus-reserve=2",
+           {"id", "br0"}, {"bus", "pcie.0"}, {"chassis_nr", "5"}, {"shpc", "on"}, {"addr", "1f"},
+           {"io_reserve", "4k"}, {"mem_reserve", "1M"}, {"pref64_reserve", "2G"},
+           {"bus_reserve", "2"});
+    GOLDEN("pci-bridge", "-device pci-bridge,id=br0,bus=pci.0,chassis_nr=1,pref32-reserve=16M",
+           {"id", "br0"}, {"bus", "pci.0"}, {"chassis_nr", "1"}, {"pref32_reserve", "16M"});
+    GOLDEN("pcie-root-port", "-device pcie-root-port,id=rp0,bus=pcie.0,pref32-reserve=1048576",
+           {"id", "rp0"}, {"pref32_reserve", "1048576"});
+    /* what QEMU refuses of the reserve capability; the bridge's own
+     * required fields come first */
+#define BRIDGE "pci-bridge 'p0': field "
+#define PORT "pcie-root-port 'p0': field "
+#define BOTH                                                                                       \
+    "'pref64_reserve': excludes 'pref32_reserve': set only one (QEMU: \"PREF32 and "               \
+    "PREF64 conflict\")"
+#define MEM4G "'mem_reserve': 4G is not below 4G, as QEMU requires"
+#define PREF4G "'pref32_reserve': 4294967296 is not below 4G, as QEMU requires"
+#define NOROM                                                                                      \
+    "'romfile': refused: QEMU 7.2 aborts (an assertion in pci_register_bar) when a PCI bridge or " \
+    "port has an option ROM"
+    REJECT("pci-bridge", BRIDGE BOTH, {"id", "p0"}, {"bus", "pcie.0"}, {"chassis_nr", "1"},
+           {"pref32_reserve", "1M"}, {"pref64_reserve", "1M"});
+    REJECT("pcie-root-port", PORT BOTH, {"id", "p0"}, {"pref32_reserve", "1M"},
+           {"pref64_reserve", "1M"});
+    REJECT("pci-bridge", BRIDGE MEM4G, {"id", "p0"}, {"bus", "pcie.0"}, {"chassis_nr", "1"},
+           {"mem_reserve", "4G"});
+    REJECT("pcie-root-port", PORT MEM4G, {"id", "p0"}, {"mem_reserve", "4G"});
+    REJECT("pci-bridge", BRIDGE PREF4G, {"id", "p0"}, {"bus", "pcie.0"}, {"chassis_nr", "1"},
+           {"pref32_reserve", "4294967296"});
+    REJECT("pcie-root-port", PORT PREF4G, {"id", "p0"}, {"pref32_reserve", "4294967296"});
+    REJECT("pci-bridge", BRIDGE NOROM, {"id", "p0"}, {"romfile", "efi-virtio.rom"});
+    REJECT("pcie-root-port", PORT NOROM, {"id", "p0"}, {"romfile", ""});
+#undef BRIDGE
+#undef PORT
+#undef BOTH
+#undef MEM4G
+#undef PREF4G
+#undef NOROM
+    GOLDEN("pci-bridge", "-device pci-bridge,id=br0,bus=pcie.0,chassis_nr=1,mem-reserve=4095M",
+           {"id", "br0"}, {"bus", "pcie.0"}, {"chassis_nr", "1"}, {"mem_reserve", "4095M"});
+    REJECT("pci-bridge", "pci-bridge 'br0': field 'bus_reserve': 256 is out of range (0 to 255)",
+           {"id", "br0"}, {"bus_reserve", "256"});
+}
+
 #define TAG31 "tag-of-thirty-one-bytes-1234567"
 #define TAG32 TAG31 "8"
 
@@ -261,18 +350,43 @@ static const char *qom_get(int fd, const char *path, const char *prop)
 
 #define UUID "5e1f7a2c-0b8d-4c3e-9f61-2a7d3c4b5e6f"
 
+/* The name (device[N]) of the first child of type under path. */
+static const char *child_of_type(int fd, const char *path, const char *type, char name[128])
+{
+    char cmd[256], want[128];
+    snprintf(cmd, sizeof cmd, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"%s\"}}\n", path);
+    vc_test_qmp(fd, cmd, line, sizeof line);
+    snprintf(want, sizeof want, "\"type\": \"child<%s>\"", type);
+    char *at = strstr(line, want);
+    if (!at) VC_FAIL("no %s under %s: %s", type, path, line);
+    /* {"name": "device[3]", "type": "child<...>"}: the name comes first */
+    char *open_ = at;
+    while (open_ > line && *open_ != '{')
+        open_--;
+    if (sscanf(open_, "{\"name\": \"%127[^\"]\"", name) != 1) VC_FAIL("no name in %s", open_);
+    return name;
+}
+
+static void make_file(const char *path, off_t size)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    ASSERT(fd >= 0);
+    ASSERT_INT_EQ(ftruncate(fd, size), 0);
+    close(fd);
+}
+
 static void test_qemu_accepts(void)
 {
     char dir[] = "/tmp/vc-test-kinds-XXXXXX";
     ASSERT(mkdtemp(dir));
-    char disk[100], share[100];
+    char disk[100], share[100], rom[100];
     snprintf(disk, sizeof disk, "%s/disk,1.raw", dir); /* a comma, escaped */
     snprintf(share, sizeof share, "%s/share", dir);
+    /* an option ROM: QEMU maps any file (no 55 aa signature: left unpatched) */
+    snprintf(rom, sizeof rom, "%s/opt,1.rom", dir);
     ASSERT_INT_EQ(mkdir(share, 0700), 0);
-    int dfd = open(disk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    ASSERT(dfd >= 0);
-    ASSERT_INT_EQ(ftruncate(dfd, 1 << 20), 0);
-    close(dfd);
+    make_file(disk, 1 << 20);
+    make_file(rom, 4096);
 
     const vc_test_dev_t devs[] = {
         {"machine", {{"type", "q35"}, {"accel", "tcg"}}},
@@ -283,20 +397,27 @@ static void test_qemu_accepts(void)
         {"virtio-rng",
          {{"id", "rng0"}, {"filename", "/dev/urandom"}, {"max_bytes", "1024"}, {"period", "1000"}}},
         {"virtio-rng-builtin", {{"id", "rng1"}, {"max_bytes", "2048"}, {"period", "500"}}},
-        {"virtio-balloon", {{"id", "bal0"}, {"deflate_on_oom", "on"}}},
+        {"virtio-balloon", {{"id", "bal0"}, {"deflate_on_oom", "on"}, {"romfile", rom}}},
         {"virtio-blk",
          {{"id", "d0"},
           {"file", disk},
           {"format", "raw"},
           {"aio", "threads"},
           {"serial", "disk-serial"},
+          {"drive_discard", "unmap"},
+          {"discard", "on"},
           {"device_id", "vd0"}}},
-        {"virtio-serial", {{"id", "vser0"}, {"max_ports", "4"}}},
+        {"virtio-serial", {{"id", "vser0"}, {"max_ports", "4"}, {"romfile", ""}}},
         {"virtconsole", {{"chardev", "con0"}, {"id", "vc0"}, {"bus", "vser0.0"}}},
         {"virtserialport",
          {{"chardev", "port0"}, {"id", "sp0"}, {"name", "org.test.0"}, {"bus", "vser0.0"}}},
         {"virtio-9p",
-         {{"id", "fs0"}, {"path", share}, {"security_model", "none"}, {"mount_tag", "share0"}}},
+         {{"id", "fs0"},
+          {"path", share},
+          {"security_model", "none"},
+          {"mount_tag", "share0"},
+          {"disable_modern", "on"},
+          {"romfile", rom}}},
         {"virtio-9p", /* the longest tag QEMU takes */
          {{"id", "fs1"}, {"path", share}, {"security_model", "none"}, {"mount_tag", TAG31}}},
         {"pcie-root-port",
@@ -306,9 +427,24 @@ static void test_qemu_accepts(void)
           {"io_reserve", "4K"},
           {"mem_reserve", "2M"},
           {"bus_reserve", "1"}}},
+        {"pcie-root-port",
+         {{"id", "rp2"}, {"chassis", "3"}, {"slot", "3"}, {"pref32_reserve", "8M"}}},
         {"virtio-scsi",
-         {{"id", "scsi0"}, {"iothread", "io0"}, {"num_queues", "2"}, {"bus", "rp1"}}},
+         {{"id", "scsi0"},
+          {"iothread", "io0"},
+          {"num_queues", "2"},
+          {"bus", "rp1"},
+          {"romfile", rom}}},
         {"pci-bridge", {{"id", "br1"}, {"bus", "pcie.0"}, {"chassis_nr", "2"}, {"shpc", "off"}}},
+        {"pci-bridge",
+         {{"id", "br2"},
+          {"bus", "pcie.0"},
+          {"chassis_nr", "4"},
+          {"addr", "0x1e"},
+          {"io_reserve", "8K"},
+          {"mem_reserve", "4M"},
+          {"pref64_reserve", "64M"},
+          {"bus_reserve", "2"}}},
         {"pvpanic", {{"id", "pp0"}}},
         {"global", {{"value", "pvpanic.events=1"}}},
         {"uuid", {{"uuid", UUID}}},
@@ -350,6 +486,9 @@ static void test_qemu_accepts(void)
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/vd0", "serial"),
                   "{\"return\": \"disk-serial\"}");
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/vd0", "drive"), "{\"return\": \"d0\"}");
+    /* the device's discard; the drive's (discard=unmap) is not readable over
+     * QMP in 7.2: QEMU took it */
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/vd0", "discard"), "{\"return\": true}");
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/vser0", "max_ports"), "{\"return\": 4}");
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/sp0", "name"), "{\"return\": \"org.test.0\"}");
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/scsi0", "iothread"),
@@ -359,6 +498,27 @@ static void test_qemu_accepts(void)
                   "{\"return\": \"/machine/peripheral/rp1/rp1\"}");
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/rp1", "io-reserve"), "{\"return\": 4096}");
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/br1", "chassis_nr"), "{\"return\": 2}");
+    /* the reserve capability of the bridge and the ports */
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/br2", "io-reserve"), "{\"return\": 8192}");
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/br2", "mem-reserve"), "{\"return\": 4194304}");
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/br2", "pref64-reserve"),
+                  "{\"return\": 67108864}");
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/br2", "bus-reserve"), "{\"return\": 2}");
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/br2", "addr"), "{\"return\": 240}");
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/rp2", "pref32-reserve"),
+                  "{\"return\": 8388608}");
+    /* the option ROMs (a comma in their path), and none for "" */
+    char want_rom[256];
+    snprintf(want_rom, sizeof want_rom, "{\"return\": \"%s\"}", rom);
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/bal0", "romfile"), want_rom);
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/scsi0", "romfile"), want_rom);
+    ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/vser0", "romfile"), "{\"return\": \"\"}");
+    /* the 9p device is anonymous: found by its type */
+    char name[128], path[256];
+    child_of_type(cfd, "/machine/peripheral-anon", "virtio-9p-pci", name);
+    snprintf(path, sizeof path, "/machine/peripheral-anon/%s", name);
+    ASSERT_STR_EQ(qom_get(cfd, path, "disable-modern"), "{\"return\": true}");
+    ASSERT_STR_EQ(qom_get(cfd, path, "romfile"), want_rom);
     /* -global pvpanic.events=1 changed the default of 3 */
     ASSERT_STR_EQ(qom_get(cfd, "/machine/peripheral/pp0", "events"), "{\"return\": 1}");
 
@@ -414,12 +574,40 @@ static void test_qemu_refuses(void)
                          NULL};
     vc_test_qemu_refuses(tag, "is longer than maximum (31 bytes)");
     ASSERT_INT_EQ(rmdir(dir), 0);
+
+    /* an option ROM on a bridge or a root port: QEMU 7.2 aborts, it does
+     * not refuse (the kinds refuse romfile there) */
+    char romdir[] = "/tmp/vc-test-rom-XXXXXX";
+    ASSERT(mkdtemp(romdir));
+    char rom[128], bridge[256], port[256];
+    snprintf(rom, sizeof rom, "%s/opt.rom", romdir);
+    make_file(rom, 4096);
+    snprintf(bridge, sizeof bridge, "pci-bridge,id=br0,bus=pcie.0,chassis_nr=1,romfile=%s", rom);
+    snprintf(port, sizeof port, "pcie-root-port,id=rp0,romfile=%s", rom);
+    const char *with_bridge[] = {"-device", bridge, NULL};
+    vc_test_qemu_aborts(with_bridge, "pci_register_bar: Assertion");
+    const char *with_port[] = {"-device", port, NULL};
+    vc_test_qemu_aborts(with_port, "pci_register_bar: Assertion");
+    ASSERT_INT_EQ(unlink(rom), 0);
+    ASSERT_INT_EQ(rmdir(romdir), 0);
+    /* the reserve capability's limits */
+    const char *both[] = {"-device",
+                          "pci-bridge,id=br0,bus=pcie.0,chassis_nr=1,pref32-reserve=1M,"
+                          "pref64-reserve=1M",
+                          NULL};
+    vc_test_qemu_refuses(both, "PREF32 and PREF64 conflict");
+    const char *mem[] = {"-device", "pci-bridge,id=br0,bus=pcie.0,chassis_nr=1,mem-reserve=4G",
+                         NULL};
+    vc_test_qemu_refuses(mem, "mem-reserve must be less than 4G");
+    const char *pref32[] = {"-device", "pcie-root-port,id=rp0,pref32-reserve=4G", NULL};
+    vc_test_qemu_refuses(pref32, "pref32-reserve  must be less than 4G");
 }
 
 int main(void)
 {
     RUN(test_registered);
     RUN(test_golden);
+    RUN(test_golden_govmm);
     RUN(test_rejects);
     RUN(test_qemu_accepts);
     RUN(test_qemu_refuses);

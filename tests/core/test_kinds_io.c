@@ -159,6 +159,29 @@ static void test_golden_block(void)
            "-chardev socket,id=fsc,path=/run/fs.sock -device "
            "vhost-user-fs-device,chardev=fsc,tag=t,queue-size=1024",
            {"chardev", "fsc"}, {"socket", "/run/fs.sock"}, {"tag", "t"}, {"transport", "mmio"});
+    /* the drive's discard beside the device's: govmm's DiscardUnmap gives
+     * both (discard=on on virtio-blk, discard=unmap on the drive) */
+    GOLDEN("virtio-blk",
+           "-drive if=none,id=d0,file=/d.raw,format=raw,discard=unmap -device "
+           "virtio-blk-pci,drive=d0,discard=on",
+           {"id", "d0"}, {"file", "/d.raw"}, {"format", "raw"}, {"drive_discard", "unmap"},
+           {"discard", "on"});
+    GOLDEN("scsi-hd",
+           "-drive if=none,id=d1,file=/d.raw,format=raw,aio=threads,discard=ignore -device "
+           "scsi-hd,drive=d1,bus=scsi0.0",
+           {"id", "d1"}, {"file", "/d.raw"}, {"format", "raw"}, {"aio", "threads"},
+           {"drive_discard", "ignore"}, {"bus", "scsi0.0"});
+    GOLDEN("scsi-cd",
+           "-drive if=none,id=cd0,file=/c.iso,format=raw,readonly=on,discard=unmap -device "
+           "scsi-cd,drive=cd0,bus=scsi0.0",
+           {"id", "cd0"}, {"file", "/c.iso"}, {"format", "raw"}, {"readonly", "on"},
+           {"drive_discard", "unmap"}, {"bus", "scsi0.0"});
+    REJECT("scsi-hd", "scsi-hd 'd1': field 'drive_discard': \"on\" is not one of: ignore, unmap",
+           {"id", "d1"}, {"drive_discard", "on"});
+    const vc_kind_t *blk = vc_kind_find("virtio-blk");
+    ASSERT_STR_EQ(blk->fields[vc_kind_field(blk, "drive_discard")].key, "discard");
+    ASSERT_INT_EQ(blk->fields[vc_kind_field(blk, "drive_discard")].opt, 0); /* the -drive */
+    ASSERT_INT_EQ(blk->fields[vc_kind_field(blk, "discard")].opt, 1);       /* the device */
 }
 
 static void test_golden_vfio(void)
@@ -218,10 +241,25 @@ static void test_rejects(void)
            "virtio-net-user 'u0': field 'mac': \"52:54:00:12:34:5g\" is not a MAC address like "
            "52:54:00:12:34:56",
            {"id", "u0"}, {"mac", "52:54:00:12:34:5g"});
-    REJECT("virtio-net-user",
-           "virtio-net-user 'u0': field 'mac': 01:00:5e:00:00:01 is a multicast address (first "
-           "octet is odd)",
+    /* a multicast MAC: QEMU takes it (govmm's expected strings use one),
+     * vclaunch warns */
+    vc_test_warn_begin();
+    GOLDEN("virtio-net-user",
+           "-netdev user,id=u0 -device virtio-net-pci,netdev=u0,mac=01:00:5e:00:00:01",
            {"id", "u0"}, {"mac", "01:00:5e:00:00:01"});
+    ASSERT_STR_EQ(vc_test_warnings(),
+                  "virtio-net-user 'u0': field 'mac': 01:00:5e:00:00:01 is a multicast address "
+                  "(first octet is odd): QEMU takes it, but a NIC's own address is normally "
+                  "unicast (52:54:00:...)\n");
+    GOLDEN("vhost-user-net",
+           "-chardev socket,id=c0,path=/run/vu.sock -netdev "
+           "vhost-user,id=vun0,chardev=c0,vhostforce=on -device "
+           "virtio-net-pci,netdev=vun0,mac=ff:ff:ff:ff:ff:ff",
+           {"id", "vun0"}, {"chardev", "c0"}, {"socket", "/run/vu.sock"},
+           {"mac", "ff:ff:ff:ff:ff:ff"});
+    ASSERT_STR_CONTAINS(vc_test_warnings(), "vhost-user-net 'vun0': field 'mac': "
+                                            "ff:ff:ff:ff:ff:ff is a multicast address");
+    vc_test_warn_end();
     REJECT("virtio-net-tap", "virtio-net-tap 'tap0': field 'vhostfds': needs vhost on",
            {"id", "tap0"}, {"fds", "3"}, {"vhostfds", "4"});
     REJECT("virtio-net-tap", "virtio-net-tap 'tap0': field 'vhostfds': needs vhost on",
@@ -460,6 +498,7 @@ static void test_qemu_net_scsi(void)
           {"scsi_id", "1"},
           {"lun", "0"},
           {"serial", "hd-serial"},
+          {"drive_discard", "unmap"},
           {"device_id", "sd0"}}},
         {"scsi-cd",
          {{"id", "d1"},
@@ -481,10 +520,18 @@ static void test_qemu_net_scsi(void)
         /* fd 4: the QMP listener is 3 */
         {"virtio-net-tap",
          {{"id", "tap1"}, {"fds", "4"}, {"mac", "52:54:00:12:34:57"}, {"device_id", "net2"}}},
+        /* multicast, as in govmm's expected strings: QEMU takes it */
+        {"virtio-net-user", {{"id", "user1"}, {"mac", "01:02:de:ad:be:ef"}, {"device_id", "net3"}}},
     };
     size_t ndevs = sizeof devs / sizeof devs[0];
     vc_test_vm_t vm;
+    vc_test_warn_begin();
     vc_test_vm_start(&vm, &loop, dir, NULL, devs, ndevs, &tapfd, 1);
+    ASSERT_STR_CONTAINS(vc_test_warnings(), "virtio-net-user 'user1': field 'mac': "
+                                            "01:02:de:ad:be:ef is a multicast address");
+    vc_test_warn_end();
+    ASSERT_STR_EQ(QOM(&vm, "/machine/peripheral/net3", "mac"),
+                  "{\"return\": \"01:02:de:ad:be:ef\"}");
     qemu_pid = vc_proc_pid(vm.proc);
     if (tapfd >= 0) close(tapfd); /* QEMU holds its own copy */
 

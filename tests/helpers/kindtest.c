@@ -1,4 +1,5 @@
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -200,7 +201,7 @@ static void on_refuse_timeout(uv_timer_t *t)
     vc_proc_kill(t->data, SIGKILL);
 }
 
-void vc_test_qemu_refuses(const char *const *args, const char *expect)
+static void qemu_fails(const char *const *args, const char *expect, int abort_expected)
 {
     vc_argv_t a = VC_ARGV_INIT;
     const char *head[] = {vc_test_qemu(),    "-display", "none",     "-nodefaults",
@@ -209,6 +210,8 @@ void vc_test_qemu_refuses(const char *const *args, const char *expect)
         vc_argv_push(&a, head[i]);
     for (const char *const *r = args; *r; r++)
         vc_argv_push(&a, *r);
+    /* an abort writes no core file (the child inherits the limit) */
+    if (abort_expected) setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
     uv_loop_t loop;
     uv_loop_init(&loop);
     vc_test_exit_t ex = {0};
@@ -225,14 +228,57 @@ void vc_test_qemu_refuses(const char *const *args, const char *expect)
     char tail[2048];
     vc_proc_stderr_tail(p, tail, sizeof tail);
     char *shell = vc_argv_render_shell(&a);
-    printf("QEMU refuses %s: exit %d, signal %d: %s\n", shell, ex.status, ex.sig, tail);
+    printf("QEMU %s %s: exit %d, signal %d: %s\n", abort_expected ? "aborts on" : "refuses", shell,
+           ex.status, ex.sig, tail);
     free(shell);
-    if (ex.sig) VC_FAIL("QEMU accepted the arguments (killed after 10s)");
-    ASSERT_INT_EQ(ex.status, 1);
+    if (abort_expected) {
+        ASSERT_INT_EQ(ex.sig, SIGABRT);
+    } else {
+        if (ex.sig) VC_FAIL("QEMU accepted the arguments (killed after 10s)");
+        ASSERT_INT_EQ(ex.status, 1);
+    }
     ASSERT_STR_CONTAINS(tail, expect);
     vc_proc_close(p);
     vc_test_loop_teardown(&loop);
     vc_argv_free(&a);
+}
+
+void vc_test_qemu_refuses(const char *const *args, const char *expect)
+{
+    qemu_fails(args, expect, 0);
+}
+
+void vc_test_qemu_aborts(const char *const *args, const char *expect)
+{
+    qemu_fails(args, expect, 1);
+}
+
+static char warnings[8192];
+
+static void collect_warning(const char *msg, void *ud)
+{
+    (void)ud;
+    size_t used = strlen(warnings);
+    snprintf(warnings + used, sizeof warnings - used, "%s\n", msg);
+}
+
+void vc_test_warn_begin(void)
+{
+    warnings[0] = '\0';
+    vc_kind_set_warn(collect_warning, NULL);
+}
+
+const char *vc_test_warnings(void)
+{
+    static char copy[sizeof warnings];
+    memcpy(copy, warnings, sizeof copy);
+    warnings[0] = '\0';
+    return copy;
+}
+
+void vc_test_warn_end(void)
+{
+    vc_kind_set_warn(NULL, NULL);
 }
 
 int vc_test_run_cmd(uv_loop_t *loop, const char *const *argv, double timeout)

@@ -72,6 +72,17 @@ void vc_test_vm_quit(vc_test_vm_t *vm);
  * 1 with expect in its stderr. Fails the test otherwise (a QEMU that
  * accepts is killed after 10s). */
 void vc_test_qemu_refuses(const char *const *args, const char *expect);
+/* The same, for what QEMU does not refuse but dies of: it must be killed
+ * by SIGABRT (a failed assertion) with expect in its stderr. */
+void vc_test_qemu_aborts(const char *const *args, const char *expect);
+
+/* Kind warnings (vc_dev_warn) from here on go into a buffer instead of
+ * stderr; vc_test_warnings() returns those since the last call, one per
+ * line ("" when none), and clears them. vc_test_warn_end() restores
+ * stderr. */
+void vc_test_warn_begin(void);
+const char *vc_test_warnings(void);
+void vc_test_warn_end(void);
 
 /* Runs a helper program (argv, no shell) to its end on loop; returns its
  * exit status (-1 when killed). Its stderr is printed. */
