@@ -10,7 +10,35 @@
 
 static const char *const on_off_auto[] = {"on", "off", "auto", NULL};
 
+#define NUMA_NODES_MAX 127 /* QEMU 7.2: MAX_NODES 128, guest and host nodes alike */
+
+/* Reads a decimal index at *p, at most max; advances *p. */
+static int index_at(const char **p, unsigned long max, unsigned long *out)
+{
+    if (**p < '0' || **p > '9') return -1;
+    unsigned long v = 0;
+    for (; **p >= '0' && **p <= '9'; (*p)++) {
+        v = v * 10 + (unsigned long)(**p - '0');
+        if (v > max) return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "N" or "N-M" with N <= M <= max: one range (a list would need a
+ * repeated key, which the kinds do not emit). */
+static int range_ok(const char *s, unsigned long max)
+{
+    const char *p = s;
+    unsigned long a, b;
+    if (index_at(&p, max, &a)) return 0;
+    if (!*p) return 1;
+    return *p++ == '-' && index_at(&p, max, &b) == 0 && !*p && a <= b;
+}
+
 /* ---- memory backends ---- */
+
+static const char *const host_mem_policies[] = {"default", "preferred", "bind", "interleave", NULL};
 
 /* The properties every memory-backend-* object shares (HostMemoryBackend). */
 #define MEM_COMMON                                                                                 \
@@ -27,12 +55,34 @@ static const char *const on_off_auto[] = {"on", "off", "auto", NULL};
         FIELD("dump", VC_T_BOOL, .key = "dump", .doc = "off: leave out of core dumps"),            \
         FIELD("merge", VC_T_BOOL, .key = "merge", .doc = "allow KSM page merging"),                \
         FIELD("reserve", VC_T_BOOL, .key = "reserve",                                              \
-              .doc = "reserve swap space or huge pages up front")
+              .doc = "reserve swap space or huge pages up front"),                                 \
+        FIELD("host_nodes", VC_T_STR, .key = "host-nodes",                                         \
+              .doc = "host NUMA nodes for the memory, N or N-M (0 to 127); needs a policy "        \
+                     "other than default"),                                                        \
+        FIELD("policy", VC_T_ENUM, .key = "policy", .values = host_mem_policies,                   \
+              .doc = "host NUMA policy: preferred, bind and interleave need host_nodes")
+
+/* What QEMU 7.2 refuses of host_nodes and policy, for every backend. */
+static int check_mem_common(const vc_dev_t *d, vc_error_t *err)
+{
+    const char *nodes = vc_dev_get(d, "host_nodes"), *policy = vc_dev_get(d, "policy");
+    int is_default = !policy || strcmp(policy, "default") == 0;
+    if (nodes && !range_ok(nodes, NUMA_NODES_MAX))
+        return vc_dev_error(d, "host_nodes", err,
+                            "\"%s\" is not a host node or range of nodes (1 or 0-3, at most %d)",
+                            nodes, NUMA_NODES_MAX);
+    if (nodes && is_default)
+        return vc_dev_error(d, "host_nodes", err,
+                            "needs policy preferred, bind or interleave (QEMU takes no host "
+                            "nodes with policy default)");
+    if (!nodes && !is_default) return vc_dev_error(d, "policy", err, "%s needs host_nodes", policy);
+    return 0;
+}
 
 static const vc_opt_t mem_ram_opts[] = {{"-object", VC_OPT_KV, "memory-backend-ram"}};
 static const vc_field_t mem_ram_fields[] = {MEM_COMMON};
-KIND("memory-backend-ram", "-object memory-backend-ram: anonymous guest RAM", mem_ram_opts,
-     mem_ram_fields);
+KIND_CHECK("memory-backend-ram", "-object memory-backend-ram: anonymous guest RAM", mem_ram_opts,
+           mem_ram_fields, check_mem_common);
 
 static const vc_opt_t mem_file_opts[] = {{"-object", VC_OPT_KV, "memory-backend-file"}};
 static const vc_field_t mem_file_fields[] = {
@@ -45,15 +95,15 @@ static const vc_field_t mem_file_fields[] = {
     FIELD("align", VC_T_SIZE, .key = "align", .doc = "mapping alignment (2M, 1G)"),
     FIELD("pmem", VC_T_BOOL, .key = "pmem", .doc = "the file is on persistent memory"),
 };
-KIND("memory-backend-file",
-     "-object memory-backend-file: guest RAM backed by a file (hugetlbfs for huge pages)",
-     mem_file_opts, mem_file_fields);
+KIND_CHECK("memory-backend-file",
+           "-object memory-backend-file: guest RAM backed by a file (hugetlbfs for huge pages)",
+           mem_file_opts, mem_file_fields, check_mem_common);
 
 static int check_memfd(const vc_dev_t *d, vc_error_t *err)
 {
     if (has(d, "hugetlbsize") && !is_on(d, "hugetlb"))
         return vc_dev_error(d, "hugetlbsize", err, "needs hugetlb on");
-    return 0;
+    return check_mem_common(d, err);
 }
 static const vc_opt_t mem_memfd_opts[] = {{"-object", VC_OPT_KV, "memory-backend-memfd"}};
 static const vc_field_t mem_memfd_fields[] = {
@@ -69,38 +119,16 @@ KIND_CHECK("memory-backend-memfd",
 
 /* ---- NUMA ---- */
 
-#define NUMA_NODES_MAX 127 /* QEMU 7.2: MAX_NODES 128 */
-
-/* Reads a decimal CPU index at *p; advances *p. */
-static int cpu_index(const char **p, unsigned long *out)
-{
-    if (**p < '0' || **p > '9') return -1;
-    unsigned long v = 0;
-    for (; **p >= '0' && **p <= '9'; (*p)++) {
-        v = v * 10 + (unsigned long)(**p - '0');
-        if (v > 4095) return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* "N" or "N-M" with N <= M: one range (a list would need a repeated key). */
 static int check_numa_node(const vc_dev_t *d, vc_error_t *err)
 {
     const char *cpus = vc_dev_get(d, "cpus");
-    if (!cpus) return 0;
-    const char *p = cpus;
-    unsigned long a, b;
-    if (cpu_index(&p, &a) == 0) {
-        if (!*p) return 0;
-        if (*p++ == '-' && cpu_index(&p, &b) == 0 && !*p && a <= b) return 0;
-    }
+    if (!cpus || range_ok(cpus, 4095)) return 0;
     return vc_dev_error(d, "cpus", err, "\"%s\" is not a vCPU index or range (2 or 0-3)", cpus);
 }
 static const vc_opt_t numa_node_opts[] = {{"-numa", VC_OPT_KV, "node"}};
 static const vc_field_t numa_node_fields[] = {
-    FIELD("nodeid", VC_T_INT, .key = "nodeid", .flags = VC_F_REQUIRED, .min = 0,
-          .max = NUMA_NODES_MAX, .doc = "the node's number"),
+    FIELD("nodeid", VC_T_INT, .key = "nodeid", .min = 0, .max = NUMA_NODES_MAX,
+          .doc = "the node's number (unset: QEMU numbers the nodes in order)"),
     FIELD("cpus", VC_T_STR, .key = "cpus", .doc = "vCPU indexes on the node: 2 or 0-1"),
     FIELD("memdev", VC_T_ID, .key = "memdev",
           .doc = "id of the memory-backend-* object holding the node's memory"),
@@ -140,8 +168,11 @@ static const vc_field_t nvdimm_fields[] = {
     FIELD("mem_path", VC_T_PATH, .key = "mem-path", .flags = VC_F_REQUIRED,
           .doc = "backing file (or a host /dev/pmem device)"),
     FIELD("size", VC_T_SIZE, .key = "size", .flags = VC_F_REQUIRED, .doc = "size of the NVDIMM"),
-    FIELD("share", VC_T_BOOL, .key = "share", .def = "on",
-          .doc = "guest writes reach the file (on by default)"),
+    FIELD("share", VC_T_BOOL, .key = "share",
+          .doc = "guest writes reach the file (off by default, as in QEMU: they stay in QEMU's "
+                 "private copy)"),
+    FIELD("readonly", VC_T_BOOL, .key = "readonly",
+          .doc = "open and map the file read-only; needs unarmed on"),
     FIELD("pmem", VC_T_BOOL, .key = "pmem", .doc = "the file is on persistent memory"),
     FIELD("id", VC_T_ID, .key = "id", .opt = 1, .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
           .doc = "id of the nvdimm device"),
@@ -153,10 +184,19 @@ static const vc_field_t nvdimm_fields[] = {
     FIELD("node", VC_T_INT, .key = "node", .opt = 1, .min = 0, .max = NUMA_NODES_MAX,
           .doc = "guest NUMA node"),
 };
-KIND("nvdimm",
-     "-object memory-backend-file + -device nvdimm: an emulated NVDIMM; the machine needs "
-     "nvdimm on and memory slots and maxmem",
-     nvdimm_opts, nvdimm_fields);
+/* QEMU 7.2: "'unarmed' property must be 'on' since memdev ... is read-only" */
+static int check_nvdimm(const vc_dev_t *d, vc_error_t *err)
+{
+    if (is_on(d, "readonly") && !is_on(d, "unarmed"))
+        return vc_dev_error(d, "readonly", err,
+                            "on needs unarmed on (QEMU refuses an armed NVDIMM on a read-only "
+                            "file)");
+    return 0;
+}
+KIND_CHECK("nvdimm",
+           "-object memory-backend-file + -device nvdimm: an emulated NVDIMM; the machine needs "
+           "nvdimm on and memory slots and maxmem",
+           nvdimm_opts, nvdimm_fields, check_nvdimm);
 
 /* ---- machine knobs ---- */
 

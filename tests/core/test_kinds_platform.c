@@ -86,6 +86,20 @@ static void test_golden(void)
            {"hugetlbsize", "2M"}, {"seal", "on"});
     GOLDEN("memory-backend-memfd", "-object memory-backend-memfd,id=mfd1,size=256M,share=on",
            {"id", "mfd1"}, {"size", "256M"}, {"share", "on"});
+    /* host NUMA binding, on every backend */
+    GOLDEN("memory-backend-ram",
+           "-object memory-backend-ram,id=ram3,size=1G,host-nodes=0,policy=bind", {"id", "ram3"},
+           {"size", "1G"}, {"host_nodes", "0"}, {"policy", "bind"});
+    GOLDEN("memory-backend-file",
+           "-object memory-backend-file,id=hp1,size=1G,host-nodes=0-3,policy=interleave,"
+           "mem-path=/dev/hugepages",
+           {"id", "hp1"}, {"size", "1G"}, {"mem_path", "/dev/hugepages"}, {"host_nodes", "0-3"},
+           {"policy", "interleave"});
+    GOLDEN("memory-backend-memfd",
+           "-object memory-backend-memfd,id=mfd2,size=1G,host-nodes=127,policy=preferred",
+           {"id", "mfd2"}, {"size", "1G"}, {"host_nodes", "127"}, {"policy", "preferred"});
+    GOLDEN("memory-backend-ram", "-object memory-backend-ram,id=ram4,size=1G,policy=default",
+           {"id", "ram4"}, {"size", "1G"}, {"policy", "default"});
 
     /* NUMA */
     GOLDEN("numa-node", "-numa node,nodeid=0,cpus=0-1,memdev=ram0", {"nodeid", "0"},
@@ -93,22 +107,32 @@ static void test_golden(void)
     GOLDEN("numa-node", "-numa node,nodeid=1,cpus=2,initiator=0", {"nodeid", "1"}, {"cpus", "2"},
            {"initiator", "0"});
     GOLDEN("numa-node", "-numa node,nodeid=127", {"nodeid", "127"});
+    /* nodeid is QEMU's to give when left out: the next number */
+    GOLDEN("numa-node", "-numa node,cpus=1,memdev=ram1", {"cpus", "1"}, {"memdev", "ram1"});
+    GOLDEN("numa-node", "-numa node", {NULL, NULL});
     GOLDEN("numa-dist", "-numa dist,src=0,dst=1,val=20", {"src", "0"}, {"dst", "1"}, {"val", "20"});
     GOLDEN("numa-dist", "-numa dist,src=1,dst=1,val=10", {"src", "1"}, {"dst", "1"}, {"val", "10"});
     GOLDEN("numa-dist", "-numa dist,src=0,dst=2,val=255", {"src", "0"}, {"dst", "2"},
            {"val", "255"});
 
-    /* NVDIMM: share on by default */
+    /* NVDIMM: share off unless asked, as in QEMU: the guest's writes stay
+     * out of the file (an NVDIMM rootfs image) */
     GOLDEN("nvdimm",
-           "-object memory-backend-file,id=nvm0,mem-path=/srv/nv,,0.img,size=4G,share=on,pmem=on "
+           "-object memory-backend-file,id=nvm0,mem-path=/srv/nv,,0.img,size=4G,pmem=on "
            "-device nvdimm,memdev=nvm0,id=nv0,label-size=128K,unarmed=on,slot=1,node=0",
            {"memdev", "nvm0"}, {"mem_path", "/srv/nv,0.img"}, {"size", "4G"}, {"id", "nv0"},
            {"label_size", "128K"}, {"unarmed", "on"}, {"slot", "1"}, {"node", "0"}, {"pmem", "on"});
     GOLDEN("nvdimm",
-           "-object memory-backend-file,id=nvm1,mem-path=/srv/nv1,size=1G,share=off -device "
+           "-object memory-backend-file,id=nvm1,mem-path=/srv/nv1,size=1G,share=on -device "
            "nvdimm,memdev=nvm1,id=nv1",
-           {"memdev", "nvm1"}, {"mem_path", "/srv/nv1"}, {"size", "1G"}, {"share", "off"},
+           {"memdev", "nvm1"}, {"mem_path", "/srv/nv1"}, {"size", "1G"}, {"share", "on"},
            {"id", "nv1"});
+    /* govmm's read-only image: readonly=on on the backend, unarmed on */
+    GOLDEN("nvdimm",
+           "-object memory-backend-file,id=nvm2,mem-path=/img/rootfs.img,size=256M,readonly=on "
+           "-device nvdimm,memdev=nvm2,id=nv2,unarmed=on",
+           {"memdev", "nvm2"}, {"mem_path", "/img/rootfs.img"}, {"size", "256M"},
+           {"readonly", "on"}, {"id", "nv2"}, {"unarmed", "on"});
 
     GOLDEN("overcommit", "-overcommit mem-lock=off", {"mem_lock", "off"});
     GOLDEN("overcommit", "-overcommit mem-lock=on,cpu-pm=on", {"mem_lock", "on"}, {"cpu_pm", "on"});
@@ -280,6 +304,45 @@ static void test_rejects(void)
     REJECT("nvdimm", "nvdimm: field 'id': is required", {"memdev", "nvm0"}, {"mem_path", "/srv/nv"},
            {"size", "1G"});
     REJECT("nvdimm", "nvdimm: field 'mem_path': is required", {"memdev", "nvm0"}, {"size", "1G"});
+    REJECT("nvdimm",
+           "nvdimm 'nv0': field 'readonly': on needs unarmed on (QEMU refuses an armed NVDIMM on "
+           "a read-only file)",
+           {"memdev", "nvm0"}, {"mem_path", "/nv"}, {"size", "1G"}, {"id", "nv0"},
+           {"readonly", "on"});
+    REJECT("nvdimm",
+           "nvdimm 'nv0': field 'readonly': on needs unarmed on (QEMU refuses an armed NVDIMM on "
+           "a read-only file)",
+           {"memdev", "nvm0"}, {"mem_path", "/nv"}, {"size", "1G"}, {"id", "nv0"},
+           {"readonly", "on"}, {"unarmed", "off"});
+    const vc_kind_t *nvdimm = vc_kind_find("nvdimm");
+    ASSERT(nvdimm->fields[vc_kind_field(nvdimm, "share")].def == NULL);
+    /* host NUMA binding: what QEMU 7.2 refuses */
+    REJECT("memory-backend-ram",
+           "memory-backend-ram 'm0': field 'host_nodes': needs policy preferred, bind or "
+           "interleave (QEMU takes no host nodes with policy default)",
+           {"id", "m0"}, {"size", "1G"}, {"host_nodes", "0"});
+    REJECT("memory-backend-file",
+           "memory-backend-file 'm0': field 'host_nodes': needs policy preferred, bind or "
+           "interleave (QEMU takes no host nodes with policy default)",
+           {"id", "m0"}, {"size", "1G"}, {"mem_path", "/m"}, {"host_nodes", "0"},
+           {"policy", "default"});
+    REJECT("memory-backend-memfd",
+           "memory-backend-memfd 'm0': field 'policy': bind needs host_nodes", {"id", "m0"},
+           {"size", "1G"}, {"policy", "bind"});
+    REJECT("memory-backend-ram",
+           "memory-backend-ram 'm0': field 'policy': \"local\" is not one of: default, "
+           "preferred, bind, interleave",
+           {"id", "m0"}, {"size", "1G"}, {"policy", "local"});
+    const char *bad_nodes[] = {"128", "1-0", "0,1", "a", "", "0-", "-1", "0-128"};
+    for (size_t i = 0; i < sizeof bad_nodes / sizeof bad_nodes[0]; i++) {
+        char want[256];
+        snprintf(want, sizeof want,
+                 "memory-backend-ram 'm0': field 'host_nodes': \"%s\" is not a host node or "
+                 "range of nodes (1 or 0-3, at most 127)",
+                 bad_nodes[i]);
+        REJECT("memory-backend-ram", want, {"id", "m0"}, {"size", "1G"},
+               {"host_nodes", bad_nodes[i]}, {"policy", "bind"});
+    }
     REJECT("overcommit", "overcommit: field 'mem_lock': is required", {"cpu_pm", "on"});
 
     /* confidential guests */
@@ -428,9 +491,11 @@ static void test_qemu_platform(void)
 {
     char dir[] = "/tmp/vc-test-platform-XXXXXX";
     ASSERT(mkdtemp(dir));
-    char mem[128], nv[128], code[128], vars[128], ld[128], blob[128];
+    char mem[128], nv[128], ro[128], code[128], vars[128], ld[128], blob[128];
     snprintf(mem, sizeof mem, "%s/mem,1.img", dir); /* created by QEMU; comma escaped */
     snprintf(nv, sizeof nv, "%s/nv,0.img", dir);
+    snprintf(ro, sizeof ro, "%s/rootfs.img", dir);
+    make_file(ro, 16 << 20);
     snprintf(code, sizeof code, "%s/code.fd", dir);
     snprintf(vars, sizeof vars, "%s/vars,1.fd", dir);
     snprintf(ld, sizeof ld, "%s/ld.bin", dir);
@@ -458,7 +523,9 @@ static void test_qemu_platform(void)
           {"share", "off"},
           {"dump", "off"},
           {"merge", "off"},
-          {"reserve", "off"}}},
+          {"reserve", "off"},
+          {"host_nodes", "0"},
+          {"policy", "bind"}}},
         {"memory-backend-file",
          {{"id", "m1"},
           {"size", "128M"},
@@ -471,9 +538,15 @@ static void test_qemu_platform(void)
           {"align", "2M"},
           {"pmem", "off"}}},
         {"memory-backend-memfd",
-         {{"id", "m2"}, {"size", "32M"}, {"share", "on"}, {"hugetlb", "off"}, {"seal", "on"}}},
+         {{"id", "m2"},
+          {"size", "32M"},
+          {"share", "on"},
+          {"hugetlb", "off"},
+          {"seal", "on"},
+          {"host_nodes", "0"},
+          {"policy", "preferred"}}},
         {"numa-node", {{"nodeid", "0"}, {"cpus", "0"}, {"memdev", "m0"}}},
-        {"numa-node", {{"nodeid", "1"}, {"cpus", "1"}, {"memdev", "m1"}}},
+        {"numa-node", {{"cpus", "1"}, {"memdev", "m1"}}}, /* QEMU numbers it 1 */
         {"numa-dist", {{"src", "0"}, {"dst", "1"}, {"val", "20"}}},
         {"numa-dist", {{"src", "1"}, {"dst", "0"}, {"val", "20"}}},
         {"nvdimm",
@@ -485,6 +558,15 @@ static void test_qemu_platform(void)
           {"unarmed", "off"},
           {"slot", "0"},
           {"node", "1"}}},
+        /* a read-only image, as govmm's rootfs NVDIMM */
+        {"nvdimm",
+         {{"memdev", "nvm1"},
+          {"mem_path", ro},
+          {"size", "16M"},
+          {"readonly", "on"},
+          {"id", "nv1"},
+          {"unarmed", "on"},
+          {"node", "0"}}},
         {"pxb-pcie", {{"id", "pxb0"}, {"bus_nr", "128"}, {"numa_node", "1"}}},
         {"pcie-root-port", {{"id", "rp1"}, {"bus", "pcie.0"}, {"chassis", "1"}, {"slot", "1"}}},
         {"x3130-upstream", {{"id", "up0"}, {"bus", "rp1"}}},
@@ -511,20 +593,31 @@ static void test_qemu_platform(void)
     /* memory backends, by id */
     cJSON *root;
     cJSON *ret = qmp_return(fd, "{\"execute\":\"query-memdev\"}\n", &root);
-    ASSERT_INT_EQ(cJSON_GetArraySize(ret), 4);
+    ASSERT_INT_EQ(cJSON_GetArraySize(ret), 5);
     cJSON *m = find_by(ret, "id", "m0");
     ASSERT_INT_EQ(num(m, "size"), 128 * MiB);
     ASSERT(!flag(m, "share") && !flag(m, "prealloc") && !flag(m, "dump") && !flag(m, "merge"));
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(m, "policy")->valuestring, "bind");
+    cJSON *nodes = cJSON_GetObjectItemCaseSensitive(m, "host-nodes");
+    ASSERT(cJSON_GetArraySize(nodes) == 1 && cJSON_GetArrayItem(nodes, 0)->valueint == 0);
     m = find_by(ret, "id", "m1");
     ASSERT_INT_EQ(num(m, "size"), 128 * MiB);
     ASSERT(flag(m, "share") && flag(m, "prealloc") && flag(m, "dump"));
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(m, "policy")->valuestring, "default");
     m = find_by(ret, "id", "m2");
     ASSERT_INT_EQ(num(m, "size"), 32 * MiB);
     ASSERT(flag(m, "share") && !flag(m, "prealloc"));
+    ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(m, "policy")->valuestring, "preferred");
+    /* the NVDIMMs' backends: private (share off) unless asked */
     m = find_by(ret, "id", "nvm0");
     ASSERT_INT_EQ(num(m, "size"), 64 * MiB);
-    ASSERT(flag(m, "share"));
+    ASSERT(!flag(m, "share"));
+    m = find_by(ret, "id", "nvm1");
+    ASSERT_INT_EQ(num(m, "size"), 16 * MiB);
+    ASSERT(!flag(m, "share"));
     cJSON_Delete(root);
+    ASSERT_STR_EQ(qom_get(fd, "/objects/nvm1", "readonly"), "{\"return\": true}");
+    ASSERT_STR_EQ(qom_get(fd, "/machine/peripheral/nv1", "unarmed"), "{\"return\": true}");
     ASSERT_STR_EQ(qom_get(fd, "/objects/m1", "type"), "{\"return\": \"memory-backend-file\"}");
     char want[512];
     snprintf(want, sizeof want, "{\"return\": \"%s\"}", mem);
@@ -550,13 +643,13 @@ static void test_qemu_platform(void)
     cJSON_Delete(root);
     char *numa = hmp(fd, "info numa");
     ASSERT_STR_EQ(numa, "2 nodes\r\n"
-                        "node 0 cpus: 0\r\nnode 0 size: 128 MB\r\nnode 0 plugged: 0 MB\r\n"
+                        "node 0 cpus: 0\r\nnode 0 size: 144 MB\r\nnode 0 plugged: 16 MB\r\n"
                         "node 1 cpus: 1\r\nnode 1 size: 191 MB\r\nnode 1 plugged: 63 MB\r\n");
     free(numa);
 
     /* NVDIMM */
     ret = qmp_return(fd, "{\"execute\":\"query-memory-devices\"}\n", &root);
-    ASSERT_INT_EQ(cJSON_GetArraySize(ret), 1);
+    ASSERT_INT_EQ(cJSON_GetArraySize(ret), 2);
     cJSON *dimm = cJSON_GetArrayItem(ret, 0);
     ASSERT_STR_EQ(cJSON_GetObjectItemCaseSensitive(dimm, "type")->valuestring, "nvdimm");
     cJSON *data = cJSON_GetObjectItemCaseSensitive(dimm, "data");
@@ -711,6 +804,29 @@ static void test_qemu_machine(void)
     if (vc_rundir_remove(dir, &err)) VC_FAIL("%s", err.msg);
 }
 
+/* microvm without the legacy PIC and PIT, as govmm's microvm pods run
+ * (QEMU starts it frozen without a kernel). */
+static void test_qemu_microvm(void)
+{
+    char dir[] = "/tmp/vc-test-microvm-XXXXXX";
+    ASSERT(mkdtemp(dir));
+    const vc_test_dev_t specs[] = {
+        {"machine", {{"type", "microvm"}, {"accel", "tcg"}, {"pic", "off"}, {"pit", "off"}}},
+        {"memory", {{"size", "128M"}}},
+    };
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    vc_test_vm_t vm;
+    vc_test_vm_start(&vm, &loop, dir, NULL, specs, sizeof specs / sizeof specs[0], NULL, 0);
+    ASSERT_STR_EQ(qom_get(vm.qmp, "/machine", "type"), "{\"return\": \"microvm-machine\"}");
+    ASSERT_STR_EQ(qom_get(vm.qmp, "/machine", "pic"), "{\"return\": \"off\"}");
+    ASSERT_STR_EQ(qom_get(vm.qmp, "/machine", "pit"), "{\"return\": \"off\"}");
+    vc_test_vm_quit(&vm);
+    vc_test_loop_teardown(&loop);
+    vc_error_t err = {0};
+    if (vc_rundir_remove(dir, &err)) VC_FAIL("%s", err.msg);
+}
+
 /* tdx-guest is emitted as upstream QEMU spells it; QEMU 7.2 has no such
  * object type and says so. The other confidential kinds need other
  * targets or hardware. */
@@ -754,6 +870,7 @@ int main(void)
     RUN(test_rejects);
     RUN(test_qemu_platform);
     RUN(test_qemu_machine);
+    RUN(test_qemu_microvm);
     RUN(test_confidential);
     return 0;
 }
