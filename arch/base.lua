@@ -94,6 +94,13 @@ function M:cpu(pod, accel)
   return pod.cpu or (accel == "kvm" and "host" or "max")
 end
 
+--- The CPU features after the model, called as cpu(pod, accel) is: the
+--- pod's cpu_features, a table {name = boolean|integer} or a
+--- "name=on,+name" string, or nil for none.
+function M:cpu_features(pod)
+  return pod.cpu_features
+end
+
 --- Fields of the "smp" kind.
 function M:smp(pod)
   local vcpus = pod.vcpus or 1

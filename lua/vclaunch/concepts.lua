@@ -218,6 +218,8 @@ local BALLOON = record({deflate_on_oom = BOOL, free_page_reporting = BOOL},
                        {type = {"boolean", "record"}})
 local KNOBS = record{hugepages = BOOL, prealloc = BOOL, shared_memory = BOOL, mlock = BOOL,
                      no_reboot = BOOL}
+-- {name = boolean|integer}, or the cpu kind's text ("sse4.2=off,+avx")
+local CPU_FEATURES = {type = {"string", "record"}}
 
 local function always() return true end
 
@@ -235,6 +237,44 @@ local function memory_check(field)
              M.MAX_MEMORY)
     end
   end
+end
+
+-- A table of CPU features: names as QEMU's -cpu parser takes them (no
+-- comma: it splits at every one, doubled or not), values on/off or a
+-- number. A string is the cpu kind's to check.
+local function check_cpu_features(v)
+  if type(v) ~= "table" then return nil end
+  local names = {}
+  for k in pairs(v) do names[#names + 1] = k end
+  table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+  for _, name in ipairs(names) do
+    if type(name) ~= "string" or not name:match("^%w[%w._-]*$") then
+      return ("feature %s: a name holds letters, digits, '.', '_' and '-' and starts with a "
+              .. "letter or digit"):format(type(name) == "string" and ("%q"):format(name)
+                                           or tostring(name))
+    end
+    local x = v[name]
+    if type(x) ~= "boolean" and not (math.type(x) == "integer" and x >= 0) then
+      return ("feature %q: expected a boolean (on/off) or an integer >= 0, got %s"):format(
+             name, schema.got(x))
+    end
+  end
+end
+
+--- The cpu kind's features text for a cpu_features value: a string as it
+--- is; a table {name = boolean|integer} as "name=on,name=off,name=N" in
+--- name order; nil for nil or an empty table.
+function M.cpu_features_text(v)
+  if type(v) ~= "table" then return v end
+  local names = {}
+  for k in pairs(v) do names[#names + 1] = tostring(k) end
+  table.sort(names)
+  local items = {}
+  for i, k in ipairs(names) do
+    local x = v[k]
+    items[i] = k .. "=" .. (x == true and "on" or x == false and "off" or tostring(x))
+  end
+  return #items > 0 and table.concat(items, ",") or nil
 end
 
 -- ---- the rows -------------------------------------------------------------
@@ -270,8 +310,19 @@ M.rows = {
    end,
    fields = {machine = "type"}},
   {field = "cpu", schema = STR, present = always,
-   build = function(b) return {{"cpu", {model = call(b.arch, "cpu", b.pod, b.accel)}}} end,
-   fields = {cpu = "model"}},
+   checks = {function(v)
+     if v and v:find(",", 1, true) then
+       return ("cpu %q holds a comma: QEMU's -cpu parser splits at every comma (doubled or " ..
+               "not); give the features in cpu_features"):format(v)
+     end
+   end},
+   build = function(b)
+     return {{"cpu", {model = call(b.arch, "cpu", b.pod, b.accel),
+                      features = M.cpu_features_text(call(b.arch, "cpu_features", b.pod,
+                                                          b.accel))}}}
+   end,
+   fields = {cpu = "model", cpu_features = "features"}},
+  {field = "cpu_features", schema = CPU_FEATURES, checks = {check_cpu_features}},
   {field = "vcpus", schema = {type = "integer", min = 1}, present = always,
    checks = {function(_, pod, arch)
      local vcpus, max = pod.vcpus or 1, pod.max_vcpus or pod.vcpus or 1

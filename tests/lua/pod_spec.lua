@@ -491,3 +491,68 @@ describe("concepts for hotplug", function()
     eq(pod:placement().counters.drive, 1)
   end)
 end)
+
+describe("pod.cpu_features", function()
+  local function cpu_of(t)
+    local argv = vc.pod(t):argv()
+    for i, a in ipairs(argv) do
+      if a == "-cpu" then return argv[i + 1] end
+    end
+  end
+
+  it("a table: name = on/off or a number, written after the model in name order", function()
+    eq(cpu_of{cpu_features = {["sse4.2"] = false, avx2 = true, ["phys-bits"] = 40}},
+       "max,avx2=on,phys-bits=40,sse4.2=off")
+    eq(cpu_of{cpu = "Skylake-Server-v4", cpu_features = {pmu = false}},
+       "Skylake-Server-v4,pmu=off")
+    eq(cpu_of{cpu_features = {}}, "max")
+    eq(cpu_of{}, "max")
+  end)
+
+  it("a string: the cpu kind's text, checked there", function()
+    eq(cpu_of{cpu_features = "sse4.2=off,+avx,-avx2"}, "max,sse4.2=off,+avx,-avx2")
+    eq(pod_error{cpu_features = "sse4.2=off,,avx=on"},
+       "pod.cpu_features: \"sse4.2=off,,avx=on\" has an empty item: features are separated " ..
+       "by one comma (QEMU's -cpu parser does not take a doubled comma as a comma)")
+    eq(pod_error{cpu_features = "avx"},
+       "pod.cpu_features: \"avx\" is not a feature like +name, -name or " ..
+       "name=on|off|true|false|<integer> (names: letters, digits, '.', '_', '-')")
+  end)
+
+  it("refuses what -cpu cannot carry", function()
+    eq(pod_error{cpu_features = {["sse4,2"] = false}},
+       "pod.cpu_features: feature \"sse4,2\": a name holds letters, digits, '.', '_' and '-' " ..
+       "and starts with a letter or digit")
+    eq(pod_error{cpu_features = {pmu = "off"}},
+       "pod.cpu_features: feature \"pmu\": expected a boolean (on/off) or an integer >= 0, " ..
+       "got a string")
+    eq(pod_error{cpu_features = {level = -1}},
+       "pod.cpu_features: feature \"level\": expected a boolean (on/off) or an integer >= 0, " ..
+       "got -1")
+    eq(pod_error{cpu_features = {true}},
+       "pod.cpu_features: feature 1: a name holds letters, digits, '.', '_' and '-' and " ..
+       "starts with a letter or digit")
+    eq(pod_error{cpu_features = 5}, "pod: field 'cpu_features' must be a string or a table, got 5")
+    -- a comma in the model: no escaping helps, -cpu splits at every comma
+    eq(pod_error{cpu = "max,pmu=off"},
+       "pod: cpu \"max,pmu=off\" holds a comma: QEMU's -cpu parser splits at every comma " ..
+       "(doubled or not); give the features in cpu_features")
+  end)
+
+  it("an arch policy may add its own (cpu_features), as virtcontainers adds pmu=off", function()
+    local p = vc.arch("amd64"):extend{
+      cpu_features = function(self, pod, accel)
+        local t = {pmu = false}
+        for k, v in pairs(vc.arch("amd64").cpu_features(self, pod, accel) or {}) do t[k] = v end
+        return t
+      end,
+    }
+    eq(cpu_of{arch = p}, "max,pmu=off")
+    eq(cpu_of{arch = p, cpu_features = {avx = true}}, "max,avx=on,pmu=off")
+    -- what the policy returns is checked by the kind, named for the recipe
+    local bad = vc.arch("amd64"):extend{cpu_features = function() return "pmu=maybe" end}
+    eq(pod_error{arch = bad},
+       "pod.cpu_features: \"pmu=maybe\" is not a feature like +name, -name or " ..
+       "name=on|off|true|false|<integer> (names: letters, digits, '.', '_', '-')")
+  end)
+end)
