@@ -45,8 +45,7 @@ static const vc_field_t machine_fields[] = {
     FIELD("cap_large_decr", VC_T_BOOL, .key = "cap-large-decr", .doc = "pseries"),
     FIELD("cap_ccf_assist", VC_T_BOOL, .key = "cap-ccf-assist", .doc = "pseries"),
     FIELD("pic", VC_T_ENUM, .key = "pic", .values = on_off_auto,
-          .doc = "x86 (microvm, q35, pc): the i8259 PIC (microvm guests with a PV clock and "
-                 "IOAPIC run without it)"),
+          .doc = "x86 (microvm, q35, pc): the i8259 PIC"),
     FIELD("pit", VC_T_ENUM, .key = "pit", .values = on_off_auto,
           .doc = "x86 (microvm, q35, pc): the i8254 PIT"),
 };
