@@ -151,6 +151,11 @@ static int chardev_args(const vc_dev_t *d, const char *backend, cJSON *kv, cJSON
             return oom(err);
         }
         if (move(kv, "server", data, "server") || move(kv, "wait", data, "wait")) return oom(err);
+        /* QMP's ChardevSocket defaults to a waiting server; the command
+         * line (and so the kind) to a client. */
+        if (!cJSON_GetObjectItemCaseSensitive(data, "server") &&
+            !cJSON_AddBoolToObject(data, "server", 0))
+            return oom(err);
     } else if (!strcmp(backend, "file")) {
         if (move(kv, "path", data, "out")) return oom(err);
     } else if (!strcmp(backend, "pipe")) {

@@ -165,6 +165,12 @@ function M.hotplug(vm, concept, item, opts)
     local kind, f = dev[1], dev[2]
     local info = facts(kind)
     if info.device_id and f.device_id == nil then f.device_id = (f.id or f.chardev) .. "-dev" end
+    -- What QMP cannot add is refused before anything is placed.
+    local okcan, e = pcall(core.hotplug, kind, f)
+    if not okcan and not (type(e) == "table" and e.message:find("without a device id", 1, true)) then
+      undo_state()
+      errors.rethrow(concepts.translate(e, froms[i]), "recipe")
+    end
     local place = {}
     if info.bus and f.bus == nil and (f.transport or info.transport or "pci") == "pci" then
       local p, why = archs.call(pod.arch, "hotplug_place", st.ctx, st.used)

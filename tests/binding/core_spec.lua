@@ -259,6 +259,12 @@ describe("core.hotplug", function()
     plug, unplug = core.hotplug("memory-backend-ram", {id = "m1", size = "256M"})
     eq(cmds(plug), 'object-add {id="m1",qom-type="memory-backend-ram",size=268435456}')
     eq(cmds(unplug), 'object-del {id="m1"}')
+    -- a client socket says so: QMP's default is a server that waits
+    plug = core.hotplug("vhost-user-blk", {chardev = "vu1", socket = "/vu.sock",
+                                           device_id = "vu1-dev", bus = "rp2"})
+    eq(cmds(plug), 'chardev-add {backend={data={addr={data={path="/vu.sock"},type="unix"},' ..
+       'server=false},type="socket"},id="vu1"}\n' ..
+       'device_add {bus="rp2",chardev="vu1",driver="vhost-user-blk-pci",id="vu1-dev"}')
   end)
 
   it("refuses what QMP cannot add, with the reason", function()

@@ -1,0 +1,237 @@
+-- Hot-plug and unplug seen from inside the test guest (its shell on the
+-- console, vc.cmd=shell): each concept this machine can back is plugged,
+-- found by the guest where guest_path says, unplugged, seen gone, and
+-- plugged again into the freed place; a failing device_add leaves no
+-- backend behind; what cannot be hot-plugged is refused before any QMP.
+local vc = require "vclaunch"
+local core = require "vclaunch.core"
+local guest = assert(os.getenv("VC_GUEST_DIR"), "VC_GUEST_DIR is not set")
+
+vc.options.accel = "tcg"
+
+local tmp = os.tmpname()
+os.remove(tmp)
+local work = core.rundir("hotplug", tmp)
+
+local function image(name, mib)
+  local path = work .. "/" .. name
+  local f = assert(io.open(path, "wb"))
+  f:seek("set", mib * 1024 * 1024 - 1)
+  f:write("\0")
+  f:close()
+  return path
+end
+
+local function boot(name, fields)
+  local spec = {name = name, memory = 256,
+                kernel = {path = guest .. "/vmlinuz", initrd = guest .. "/initrd.img",
+                          params = "vc.cmd=shell"}}
+  for k, v in pairs(fields or {}) do spec[k] = v end
+  local vm = vc.pod(spec):start()
+  vm.console:expect("VCLAUNCH%-GUEST%-READY", 120)
+  vm.console:expect("# ", 60)
+  return vm
+end
+
+-- Runs a shell command in the guest; returns its output lines (those
+-- between the markers, so the echo of the command line is not taken for
+-- output). Only the end marker is awaited: a pattern like "." would also
+-- match the first letters of a line still coming in.
+local n = 0
+local function sh(vm, cmd, timeout)
+  n = n + 1
+  local mark = "OUT" .. n
+  vm.console:send(("echo %s-BEGIN; %s; echo %s-END\n"):format(mark, cmd, mark))
+  vm.console:expect("^" .. mark .. "%-END$", timeout or 30)
+  local lines, inside = {}, false
+  for _, line in ipairs(vm.console:history()) do
+    if line == mark .. "-BEGIN" then
+      inside, lines = true, {}
+    elseif line == mark .. "-END" then
+      break
+    elseif inside then
+      lines[#lines + 1] = line
+    end
+  end
+  return lines
+end
+
+-- Waits in the guest until cond (a shell test) holds.
+local function until_(vm, cond)
+  sh(vm, ("i=0; while ! { %s; } && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done"):format(cond),
+     60)
+  return #sh(vm, ("%s && echo yes"):format(cond)) > 0
+end
+
+-- The PCI path ("01/00") of the block device whose serial is serial, as
+-- the guest sees it under /sys/bus/pci/devices.
+local function block_path(vm, serial)
+  local out = sh(vm, ('for d in /sys/block/vd*; do [ "$(cat $d/serial)" = %q ] && ' ..
+                      'readlink -f $d/device/..; done'):format(serial))
+  local dev = out[1]
+  if not dev then return nil end
+  local slots = {}
+  for slot in dev:gmatch("/%x%x%x%x:%x%x:(%x%x)%.%x") do slots[#slots + 1] = slot end
+  return table.concat(slots, "/")
+end
+
+local function shutdown(vm)
+  vm.console:send("poweroff -f\n")
+  eq(vm:wait(60).code, 0, "QEMU's exit status")
+end
+
+describe("hot-plug on q35, seen by the guest", function()
+  local vm
+  -- Root ports: a drive, the scsi and serial controllers (which stay once
+  -- plugged), a NIC, a port's device, a vhost-user disk...
+  it("boots with six root ports for hot-plug", function()
+    vm = boot("hp-q35", {bridges = 6, knobs = {shared_memory = true}})
+  end)
+
+  local disk1 = image("d1.img", 4)
+  it("plugs a virtio-blk drive where guest_path says, unplugs it, plugs it again", function()
+    local d = vm:hotplug("drives", {file = disk1, format = "raw", serial = "hot1"})
+    eq(d.concept, "drives")
+    eq(d.kind, "virtio-blk")
+    eq(d.bus, "rp0")
+    eq(until_(vm, "grep -qx hot1 /sys/block/vd*/serial 2>/dev/null"), true, "guest sees hot1")
+    eq(block_path(vm, "hot1"), d.guest_path, "guest_path")
+    local place = d.guest_path
+    d:unplug()
+    eq(until_(vm, "! grep -qx hot1 /sys/block/vd*/serial 2>/dev/null"), true, "hot1 gone")
+    local again = vm:hotplug("drives", {file = disk1, format = "raw", serial = "hot1b"})
+    eq(again.bus, "rp0", "the freed port")
+    eq(until_(vm, "grep -qx hot1b /sys/block/vd*/serial 2>/dev/null"), true, "guest sees hot1b")
+    eq(block_path(vm, "hot1b"), place, "same place")
+    vm:unplug(again.id)
+  end)
+
+  it("plugs a scsi-hd drive with its controller", function()
+    local d = vm:hotplug("drives", {file = image("s1.img", 4), format = "raw", serial = "scsi1",
+                                    interface = "scsi"})
+    eq(d.kind, "scsi-hd")
+    eq(until_(vm, "ls /sys/block | grep -q ^sd"), true, "guest sees an sd disk")
+    d:unplug()
+    eq(until_(vm, "! ls /sys/block | grep -q ^sd"), true, "the sd disk is gone")
+  end)
+
+  it("plugs a user-mode NIC and a virtio-serial port", function()
+    local before = #sh(vm, "ls -1 /sys/class/net")
+    local nic = vm:hotplug("endpoints", {type = "user", mac = "52:54:00:aa:bb:01"})
+    eq(until_(vm, "grep -qx 52:54:00:aa:bb:01 /sys/class/net/*/address"), true, "guest sees the NIC")
+    eq(#sh(vm, "ls -1 /sys/class/net"), before + 1)
+    local port = vm:hotplug("sockets", {name = "org.vclaunch.hot", path = work .. "/port.sock"})
+    eq(until_(vm, "grep -qx org.vclaunch.hot /sys/class/virtio-ports/*/name"), true, "port")
+    port:unplug()
+    nic:unplug()
+    eq(until_(vm, "! grep -qx 52:54:00:aa:bb:01 /sys/class/net/*/address"), true, "NIC gone")
+  end)
+
+  it("plugs a vhost-user-blk disk served by qemu-storage-daemon", function()
+    local sock = work .. "/vub.sock"
+    local img = image("vub.img", 4)
+    local qsd = core.process{argv = {"qemu-storage-daemon", "--blockdev",
+      "driver=file,node-name=f,filename=" .. img, "--export",
+      "type=vhost-user-blk,id=e,node-name=f,addr.type=unix,addr.path=" .. sock .. ",writable=on"}}
+    -- qemu-storage-daemon tells readiness by its socket only
+    local function listening()
+      local t = core.process{argv = {"test", "-S", sock}}
+      local st = t:wait(10)
+      t:close()
+      return st.code == 0
+    end
+    local deadline = core.now() + 30
+    while not listening() and core.now() < deadline do vc.sleep(0.05) end
+    local before = #sh(vm, "ls -1 /sys/block")
+    local d = vm:hotplug("vhost_user", {type = "blk", socket = sock})
+    eq(d.kind, "vhost-user-blk")
+    eq(until_(vm, ("[ $(ls -1 /sys/block | wc -l) -gt %d ]"):format(before)), true, "a new disk")
+    d:unplug()
+    qsd:kill(15)
+    qsd:wait(30)
+    qsd:close()
+  end)
+
+  it("removes the backend again when device_add fails, and says which step", function()
+    local e = expect_error(vm.hotplug, vm, "devices", {"virtio-blk", {id = "bad", file = disk1,
+      format = "raw", device_id = "bad-dev", bus = "nosuchbus"}})
+    eq(e.kind, "qmp")
+    eq(e.message:match("^pod%.devices%[1%]: hot%-plug failed at device_add %(virtio%-blk%): ") ~= nil,
+       true, e.message)
+    for _, node in ipairs(vm:execute("query-named-block-nodes")) do
+      eq(node["node-name"] ~= "bad", true, "blockdev 'bad' left behind")
+    end
+    -- the id is free again
+    local d = vm:hotplug("devices", {"virtio-blk", {id = "bad", file = disk1, format = "raw",
+                                                    device_id = "bad-dev", serial = "rawhot"}})
+    eq(until_(vm, "grep -qx rawhot /sys/block/vd*/serial 2>/dev/null"), true, "raw device")
+    d:unplug()
+  end)
+
+  it("refuses what cannot be hot-plugged before any QMP command", function()
+    local e = expect_error(vm.hotplug, vm, "volumes", {host_path = work, tag = "t9"})
+    eq(e.kind, "recipe")
+    eq(e.message:match("cannot be hot%-plugged: QEMU has no QMP command to add a %-fsdev") ~= nil,
+       true, e.message)
+    e = expect_error(vm.hotplug, vm, "kernel", {path = "/k"})
+    eq(e.kind, "usage")
+    e = expect_error(vm.unplug, vm, "nope")
+    eq(e.message, "vm:unplug: no hot-plugged device 'nope' in hp-q35")
+  end)
+
+  it("runs out of places with a clear error, and frees them on unplug", function()
+    local plugged, e = {}, nil
+    for i = 1, 7 do
+      local ok, d = pcall(vm.hotplug, vm, "drives", {file = disk1, format = "raw",
+                                                     serial = "p" .. i, readonly = true})
+      if not ok then e = d break end
+      plugged[#plugged + 1] = d
+    end
+    eq(e ~= nil, true, "a seventh drive found no place")
+    eq(e.message:match("no free hot%-plug place on machine q35: give the pod more bridges") ~= nil,
+       true, e.message)
+    local last = plugged[#plugged]
+    last:unplug()
+    local again = vm:hotplug("drives", {file = disk1, format = "raw", serial = "pz",
+                                        readonly = true})
+    eq(again.bus, last.bus, "the freed port")
+    plugged[#plugged] = again
+    for _, d in ipairs(plugged) do d:unplug() end
+    shutdown(vm)
+  end)
+end)
+
+describe("hot-plug on pc, into pci-bridge slots", function()
+  it("plugs a drive into a bridge slot the guest sees", function()
+    local vm = boot("hp-pc", {machine = "pc", bridges = 1})
+    local d = vm:hotplug("drives", {file = image("pc.img", 4), format = "raw", serial = "pchot"})
+    eq(d.bus, "pci-bridge0")
+    eq(d.addr, "1")
+    eq(until_(vm, "grep -qx pchot /sys/block/vd*/serial 2>/dev/null"), true, "guest sees pchot")
+    eq(block_path(vm, "pchot"), d.guest_path, "guest_path")
+    d:unplug()
+    eq(until_(vm, "! grep -qx pchot /sys/block/vd*/serial 2>/dev/null"), true, "pchot gone")
+    shutdown(vm)
+  end)
+end)
+
+describe("hot-plug refusals that need no guest", function()
+  it("refuses vhost-user without shared memory, and a machine without bridges", function()
+    local vm = vc.pod{name = "hp-none", memory = 128, freeze = true}:start()
+    local e = expect_error(vm.hotplug, vm, "vhost_user", {type = "blk", socket = work .. "/x"})
+    eq(e.message, "pod.vhost_user[1]: a vhost-user device needs the guest memory shared from " ..
+       "the start (pod.knobs.shared_memory = true)")
+    e = expect_error(vm.hotplug, vm, "drives", {file = "/dev/null", format = "raw"})
+    eq(e.message:match("no free hot%-plug place on machine q35") ~= nil, true, e.message)
+    vm:execute("quit")
+    vm:wait(30)
+    local micro = vc.pod{name = "hp-micro", machine = "microvm", memory = 128, freeze = true}:start()
+    e = expect_error(micro.hotplug, micro, "drives", {file = "/dev/null", format = "raw"})
+    eq(e.message:match("machine microvm has no device hot%-plug") ~= nil, true, e.message)
+    micro:execute("quit")
+    micro:wait(30)
+  end)
+end)
+
+core.rundir_remove(work)
+os.remove(tmp)
