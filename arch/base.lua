@@ -74,6 +74,14 @@ function M:new_ctx(pod)
     c.n_chassis = c.n_chassis + 1
     return c.n_chassis
   end
+  -- A recipe's open fd that QEMU needs (a tap queue, a vhost fd): QEMU
+  -- gets it at start as 4, 5, ... in this order (3 is vclaunch's QMP
+  -- socket); a hot-plug passes it with getfd and names it instead.
+  ctx.passed_fds = {}
+  function ctx.fd(c, n)
+    c.passed_fds[#c.passed_fds + 1] = n
+    return 3 + #c.passed_fds
+  end
   function ctx.id(c, prefix)
     local n = c.counters[prefix] or 0
     c.counters[prefix] = n + 1
@@ -283,7 +291,7 @@ function M:append_endpoint(ctx, e)
     local queues = e.queues or 1
     if e.fds then
       local t = {}
-      for i, fd in ipairs(e.fds) do t[i] = tostring(fd) end
+      for i, fd in ipairs(e.fds) do t[i] = tostring(ctx:fd(fd)) end
       f.fds = table.concat(t, ":")
       queues = #e.fds
     else
@@ -350,7 +358,7 @@ end
 
 function M:append_vsock(ctx, v)
   return {{"vhost-vsock", self:virtio(ctx, {id = ctx:id("vsock"), guest_cid = v.cid,
-                                            vhostfd = v.vhostfd})}}
+                                            vhostfd = v.vhostfd and ctx:fd(v.vhostfd)})}}
 end
 
 function M:append_rng(ctx, r)

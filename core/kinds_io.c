@@ -30,16 +30,24 @@ static int check_mac(const vc_dev_t *d, vc_error_t *err)
     return 0;
 }
 
-/* A list of fd numbers "3:4:5" (QEMU's fds=/vhostfds= syntax). Returns how
- * many, or -1 when malformed. */
+/* A list of fds "3:4:5" (QEMU's fds=/vhostfds= syntax): each a number
+ * (3 or more) or the name of an fd passed before with getfd (a letter,
+ * then letters, digits, '.', '_', '-'). Returns how many, or -1 when
+ * malformed. */
 static int fd_list(const char *s)
 {
     int n = 0;
     for (const char *p = s;; p++) {
         const char *start = p;
-        while (isdigit((unsigned char)*p))
-            p++;
-        if (p == start || p - start > 9 || atoi(start) < 3) return -1;
+        if (isalpha((unsigned char)*p)) {
+            while (isalnum((unsigned char)*p) || *p == '.' || *p == '_' || *p == '-')
+                p++;
+            if (p - start > 127) return -1;
+        } else {
+            while (isdigit((unsigned char)*p))
+                p++;
+            if (p == start || p - start > 9 || atoi(start) < 3) return -1;
+        }
         n++;
         if (*p == '\0') return n;
         if (*p != ':') return -1;
@@ -52,7 +60,9 @@ static int check_fd_list(const vc_dev_t *d, const char *field, vc_error_t *err)
     int n = s ? fd_list(s) : 0;
     if (n < 0)
         return vc_dev_error(d, field, err,
-                            "\"%s\" is not a list of fd numbers (3 or more) like 3:4", s);
+                            "\"%s\" is not a list of fds (numbers from 3, or getfd names) "
+                            "like 3:4",
+                            s);
     return n;
 }
 

@@ -3,6 +3,7 @@
  * it with (true, result) or (false, error object). Events go to one Lua
  * handler, called protected on the main thread. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,13 +295,29 @@ static const vc_lua_wait_ops_t execute_ops = {.what = "qmp:execute",
                                               .detach = qmp_wait_detach,
                                               .release = qmp_wait_release};
 
-/* qmp:execute(command, args, timeout) -> the "return" value */
+/* The fd argument at idx: an integer, or an open Lua file (io.open). */
+static int check_fd(lua_State *L, int idx)
+{
+    if (lua_isinteger(L, idx)) {
+        lua_Integer fd = lua_tointeger(L, idx);
+        luaL_argcheck(L, fd >= 0 && fd <= INT_MAX, idx, "not an fd");
+        return (int)fd;
+    }
+    luaL_Stream *s = luaL_testudata(L, idx, LUA_FILEHANDLE);
+    if (!s || !s->closef || !s->f) luaL_argerror(L, idx, "expected an fd or an open file");
+    return fileno(s->f);
+}
+
+/* qmp:execute(command, args, timeout, fd) -> the "return" value. fd (an
+ * integer or an open Lua file) travels with the command as SCM_RIGHTS
+ * (getfd, add-fd); QEMU gets its own copy. */
 static int vc_lua_qmp_execute(lua_State *L)
 {
     qmp_ud_t *u = check_open(L);
     const char *cmd = luaL_checkstring(L, 2);
     double timeout = luaL_optnumber(L, 4, 30);
     luaL_argcheck(L, timeout > 0, 4, "timeout must be positive");
+    int fd = lua_isnoneornil(L, 5) ? -1 : check_fd(L, 5);
     vc_lua_check_task(L, "qmp:execute");
     vc_error_t err = {0};
     cJSON *args = NULL;
@@ -312,7 +329,7 @@ static int vc_lua_qmp_execute(lua_State *L)
     lua_settop(L, 2);
     op_t *op;
     qmp_wait_t *w = start_wait(L, &execute_ops, &op);
-    if (vc_qmp_execute(u->q, cmd, args, -1, timeout, on_reply, op, &err)) {
+    if (vc_qmp_execute(u->q, cmd, args, fd, timeout, on_reply, op, &err)) {
         free(op);
         vc_lua_wait_abort(w);
         return vc_lua_raise(L, 2, vc_error_kind(err.code), "%s", err.msg);

@@ -80,7 +80,10 @@ end
 -- DEVICE_DELETED, armed before the command. Raises on the first failure.
 local function run_undo(vm, undo, timeout)
   for _, c in ipairs(undo) do
-    if c.command == "device_del" then
+    if c.command == "closefd" then
+      -- only what no backend took over is still named: the rest is gone
+      pcall(vm.execute, vm, c.command, c.arguments, timeout)
+    elseif c.command == "device_del" then
       local deleted = M.arm(vm, "DEVICE_DELETED", {device = c.arguments.id})
       vm:execute(c.command, c.arguments, timeout)
       deleted(timeout)
@@ -142,6 +145,14 @@ function M.hotplug(vm, concept, item, opts)
   concepts.check_item(concept, item, pod, index)
   local saved = copy_ctx(st.ctx)
   local shared_before = st.ctx.needs_shared_memory or (pod.spec.knobs or {}).shared_memory
+  -- The recipe's fds (a tap's queues): passed with getfd under names
+  -- vclaunch gives, which the device's options then name.
+  local fds = {}
+  st.ctx.fd = function(_, fd)
+    st.nfd = (st.nfd or 0) + 1
+    fds[#fds + 1] = {name = "vcfd" .. st.nfd, fd = fd}
+    return fds[#fds].name
+  end
   local ok, devs, froms = pcall(concepts.build_item, concept, item, pod, st.ctx, index)
   if not ok then
     restore_ctx(st.ctx, saved)
@@ -204,6 +215,17 @@ function M.hotplug(vm, concept, item, opts)
 
   -- Run them; on a failure, remove what was added, newest first.
   local undone = {} -- the undo commands of what ran, newest first
+  local fd_undo = {}
+  for _, f in ipairs(fds) do
+    local okfd, e = pcall(vm.getfd, vm, f.name, f.fd)
+    if not okfd then
+      pcall(run_undo, vm, fd_undo, opts.timeout)
+      undo_state()
+      errors.rethrow(e, "qmp")
+    end
+    table.insert(fd_undo, 1, {command = "closefd", arguments = {fdname = f.name}})
+  end
+  for _, u in ipairs(fd_undo) do undone[#undone + 1] = u end
   for _, p in ipairs(plan) do
     for j, c in ipairs(p.plug) do
       local okx, e = pcall(vm.execute, vm, c.command, c.arguments, opts.timeout)
@@ -230,6 +252,7 @@ function M.hotplug(vm, concept, item, opts)
       main = p
     end
   end
+  -- (no closefd here: the backend that named a getfd fd took it over)
   local f = main.fields
   local id = f.device_id or f.id
   local d = setmetatable({vm = vm, id = id, concept = concept, kind = main.kind, bus = f.bus,

@@ -100,6 +100,13 @@ function Pod:placement()
   return copy
 end
 
+--- The recipe's open fds QEMU gets at start, in the order the argv names
+--- them (as 4, 5, ...): endpoints' tap fds, vsock's vhostfd.
+function Pod:passed_fds()
+  local fds = self:_base().ctx.passed_fds or {}
+  return table.move(fds, 1, #fds, 1, {})
+end
+
 --- The QEMU argv as a Lua array. extra: more {kind, fields} devices, placed
 --- before extra_args.
 function Pod:argv(extra)

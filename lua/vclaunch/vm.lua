@@ -78,7 +78,10 @@ function M.start(pod, opts)
                        event_cond = core.cond(), exit_cond = core.cond(),
                        console = console.new(pod.name, dir .. "/console.log")}, VM)
     local name = pod.name
-    vm.proc = core.process{argv = argv, fds = {listener:fileno()}, stdin = true,
+    -- fd 3 is the QMP socket; the recipe's fds follow as the argv names them
+    local fds = {listener:fileno()}
+    for _, fd in ipairs(pod:passed_fds()) do fds[#fds + 1] = fd end
+    vm.proc = core.process{argv = argv, fds = fds, stdin = true,
       on_line = function(stream, line)
         if stream == "stdout" then vm.console:_push(line)
         else io.stderr:write(name, ": ", line, "\n") end
@@ -212,6 +215,14 @@ end
 function VM:hotplug(concept, item, opts) return live.hotplug(self, concept, item, opts) end
 function VM:unplug(dev, opts) return live.unplug(self, dev, opts) end
 function VM:devices() return live.devices(self) end
+
+--- Passes fd (an integer or an open Lua file) to QEMU under name (QMP
+--- getfd, the fd sent with SCM_RIGHTS); QEMU keeps its own copy.
+function VM:getfd(name, fd)
+  self:_check()
+  local ok, e = pcall(self.qmp.execute, self.qmp, "getfd", {fdname = name}, nil, fd)
+  if not ok then errors.rethrow(e, "qmp") end
+end
 
 function VM:pause() self:execute("stop") end
 function VM:resume() self:execute("cont") end

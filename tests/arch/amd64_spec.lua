@@ -163,13 +163,14 @@ describe("amd64 argv", function()
   end)
 
   it("tap endpoints: by name with queues, by fds with vhost", function()
+    -- the recipe's fds 3 and 4 reach QEMU as 4 and 5 (3 is vclaunch's QMP socket)
     same(argv{name = "tap", endpoints = {
            {type = "tap", ifname = "tap0", queues = 2, mac = "52:54:00:00:00:01"},
            {type = "tap", fds = {3, 4}, vhost = true, id = "wan"}}},
          head("tap", "q35,accel=tcg", {
            "-netdev", "tap,id=net0,ifname=tap0,script=no,downscript=no,queues=2",
            "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,mq=on,vectors=6",
-           "-netdev", "tap,id=wan,fds=3:4,vhost=on",
+           "-netdev", "tap,id=wan,fds=4:5,vhost=on",
            "-device", "virtio-net-pci,netdev=wan,mq=on,vectors=6",
          }))
   end)
@@ -202,12 +203,13 @@ describe("amd64 argv", function()
   end)
 
   it("vfio, vsock, rng with limits, balloon with free page reporting", function()
+    -- the recipe's vhostfd 5 reaches QEMU as 4
     same(argv{name = "hw", vfio = {{host = "0000:01:00.0"}}, vsock = {cid = 3, vhostfd = 5},
               rng = {filename = "/dev/random", max_bytes = 1024, period = 1000},
               balloon = {free_page_reporting = true}},
          head("hw", "q35,accel=tcg", {
            "-device", "vfio-pci,host=0000:01:00.0,id=vfio0",
-           "-device", "vhost-vsock-pci,id=vsock0,guest-cid=3,vhostfd=5",
+           "-device", "vhost-vsock-pci,id=vsock0,guest-cid=3,vhostfd=4",
            "-object", "rng-random,id=rng0,filename=/dev/random",
            "-device", "virtio-rng-pci,rng=rng0,max-bytes=1024,period=1000",
            "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on",

@@ -282,16 +282,16 @@ static void test_rejects(void)
            "virtio-net-tap 'tap0': field 'script': applies with ifname only, not fds",
            {"id", "tap0"}, {"fds", "3"}, {"script", "no"});
     REJECT("virtio-net-tap",
-           "virtio-net-tap 'tap0': field 'fds': \"3:x\" is not a list of fd numbers (3 or more) "
-           "like 3:4",
-           {"id", "tap0"}, {"fds", "3:x"});
+           "virtio-net-tap 'tap0': field 'fds': \"3:4x\" is not a list of fds (numbers from 3, "
+           "or getfd names) like 3:4",
+           {"id", "tap0"}, {"fds", "3:4x"});
     REJECT("virtio-net-tap",
-           "virtio-net-tap 'tap0': field 'fds': \"1\" is not a list of fd numbers (3 or more) "
-           "like 3:4",
+           "virtio-net-tap 'tap0': field 'fds': \"1\" is not a list of fds (numbers from 3, or "
+           "getfd names) like 3:4",
            {"id", "tap0"}, {"fds", "1"});
     REJECT("virtio-net-tap",
-           "virtio-net-tap 'tap0': field 'vhostfds': \"4:\" is not a list of fd numbers (3 or "
-           "more) like 3:4",
+           "virtio-net-tap 'tap0': field 'vhostfds': \"4:\" is not a list of fds (numbers from 3, "
+           "or getfd names) like 3:4",
            {"id", "tap0"}, {"fds", "3"}, {"vhost", "on"}, {"vhostfds", "4:"});
     REJECT("virtio-net-tap",
            "virtio-net-tap 'tap0': field 'ifname': \"vctap0123456789x\" is not an interface name "

@@ -215,6 +215,48 @@ describe("hot-plug on pc, into pci-bridge slots", function()
   end)
 end)
 
+describe("fds a recipe opened", function()
+  -- tapfd opens two taps and runs vclaunch with their fds; the recipe
+  -- hands one to the pod (QEMU gets it under a number vclaunch assigns)
+  -- and hot-plugs the other (passed with getfd).
+  it("reach QEMU at start and by getfd, and the guest sees both NICs", function()
+    local bin = assert(os.getenv("VC_BIN"), "VC_BIN is not set")
+    local tapfd = assert(os.getenv("VC_TAPFD"), "VC_TAPFD is not set")
+    local recipe = work .. "/taps.lua"
+    local f = assert(io.open(recipe, "w"))
+    f:write(([[
+local vc = require "vclaunch"
+local a, b = os.getenv("VC_TAP_FDS"):match("^(%%d+) (%%d+)$")
+local vm = vc.pod{name = "taps", memory = 256, bridges = 1,
+  kernel = {path = %q, initrd = %q, params = "vc.cmd=shell"},
+  endpoints = {{type = "tap", fds = {tonumber(a)}, mac = "52:54:00:fd:00:01"}}}:start()
+print("argv", table.concat(vm.argv, " "):match("fds=%%S+"))
+vm.console:expect("# ", 120)
+local nic = vm:hotplug("endpoints", {type = "tap", fds = {tonumber(b)}, mac = "52:54:00:fd:00:02"})
+vm.console:send("i=0; while ! grep -q fd:00:02 /sys/class/net/*/address && [ $i -lt 300 ]; " ..
+                "do sleep 0.1; i=$((i+1)); done; cat /sys/class/net/*/address; echo TAPS-END\n")
+vm.console:expect("^TAPS%%-END", 60)
+for _, l in ipairs(vm.console:history()) do
+  if l:match("^52:54:00:fd") then print("guest", l) end
+end
+nic:unplug()
+vm.console:send("poweroff -f\n")
+vm:wait(60)
+]]):format(guest .. "/vmlinuz", guest .. "/initrd.img"))
+    f:close()
+    local out = {}
+    local p = core.process{argv = {tapfd, "vctapa", "vctapb", "--", bin, "--accel", "tcg", recipe},
+                           on_line = function(stream, line) out[#out + 1] = stream .. ": " .. line end}
+    local st = p:wait(180)
+    p:close()
+    local text = table.concat(out, "\n")
+    eq(st.code, 0, text)
+    eq(text:find("stdout: argv\tfds=4", 1, true) ~= nil, true, text)
+    eq(text:find("stdout: guest\t52:54:00:fd:00:01", 1, true) ~= nil, true, text)
+    eq(text:find("stdout: guest\t52:54:00:fd:00:02", 1, true) ~= nil, true, text)
+  end)
+end)
+
 describe("hot-plug refusals that need no guest", function()
   it("refuses vhost-user without shared memory, and a machine without bridges", function()
     local vm = vc.pod{name = "hp-none", memory = 128, freeze = true}:start()
