@@ -49,11 +49,17 @@ local DryRun = {__tostring = function() return "--dry-run: the recipe stopped at
 local swept = {}
 
 --- Starts the pod's QEMU and returns a VM once QMP is negotiated. Must run
---- in a task. opts: timeout (QMP, seconds, default 30), freeze.
+--- in a task. opts: timeout (QMP, seconds, default 30), freeze, restore (a
+--- file vm:save wrote: QEMU starts from that state, and runs unless frozen).
 function M.start(pod, opts)
   core.check_task("start") -- before anything is created
   opts = opts or {}
   if options.dry_run then error(setmetatable({dry_run = pod:argv()}, DryRun), 0) end
+  if opts.restore then -- before anything starts: a state file that cannot be read
+    local f, err = io.open(opts.restore, "rb")
+    if not f then fail("io", ("%s: restore: %s"):format(pod.name, err)) end
+    f:close()
+  end
   -- Once per runtime dir and process: what a killed vclaunch left behind.
   local base = options.runtime_dir or ""
   if not swept[base] then
@@ -72,6 +78,8 @@ function M.start(pod, opts)
       {"pidfile", {path = dir .. "/pid"}},
     }
     if opts.freeze and not pod.spec.freeze then extra[#extra + 1] = {"flags", {freeze = true}} end
+    -- restore: QEMU waits for the state (migrate-incoming, below)
+    if opts.restore then extra[#extra + 1] = {"incoming", {uri = "defer"}} end
     local argv = pod:argv(extra)
     vm = setmetatable({pod = pod, name = pod.name, dir = dir, argv = argv, handlers = {},
                        events_first = 1, events_last = 0, events_dropped = 0, event_log = {},
@@ -114,6 +122,19 @@ function M.start(pod, opts)
       vm.qmp = q
       q:on_event(function(ev_name, data, ts) vm:_event(ev_name, data, ts) end)
     end
+    if opts.restore and not vm.exit then
+      local okr, er = pcall(M.restore, vm, opts.restore, opts.timeout or 60)
+      if not okr then
+        -- QEMU ends when an incoming migration fails: say why with its words
+        if not vm.exit then vm.proc:kill(9) end
+        local status = vm.exit or vm.proc:wait(10)
+        local tail = vm.proc:stderr_tail()
+        error(core.error("process", ("%s: restore from %s failed (QEMU %s): %s"):format(
+          name, opts.restore, status_text(status),
+          tail ~= "" and tail or (type(er) == "table" and er.message or tostring(er)))), 0)
+      end
+      if not (opts.freeze or pod.spec.freeze) then vm:execute("cont") end
+    end
   end)
   if not ok then
     if vm and vm.proc then
@@ -130,7 +151,7 @@ function M.start(pod, opts)
 end
 
 function VM:_event(name, data, ts)
-  local ev = {event = name, data = data, timestamp = ts}
+  local ev = {event = name, data = data, timestamp = ts, seq = self.events_last + 1}
   self.events_last = self.events_last + 1
   self.event_log[self.events_last] = ev
   if self.events_last - self.events_first >= M.EVENTS_KEPT then
@@ -215,6 +236,79 @@ end
 function VM:hotplug(concept, item, opts) return live.hotplug(self, concept, item, opts) end
 function VM:unplug(dev, opts) return live.unplug(self, dev, opts) end
 function VM:devices() return live.devices(self) end
+function VM:resize_vcpus(n, opts) return require("vclaunch.resize").resize_vcpus(self, n, opts) end
+function VM:resize_memory(mib, opts) return require("vclaunch.resize").resize_memory(self, mib, opts) end
+function VM:balloon(mib, opts) return require("vclaunch.resize").balloon(self, mib, opts) end
+
+-- ---- save and restore ----------------------------------------------------
+
+-- MIGRATION events after "setup" come only with the events capability.
+local function migration_events(vm)
+  vm:execute("migrate-set-capabilities",
+             {capabilities = {{capability = "events", state = true}}})
+end
+
+-- Waits (armed before start() sends the command) until the migration ends:
+-- completed, or failed/cancelled as an error naming what.
+local function migration_done(vm, what, timeout, start)
+  local terminal = {completed = true, failed = true, cancelled = true}
+  local seq = vm.events_last
+  start()
+  local deadline = core.now() + timeout
+  while true do
+    local left = deadline - core.now()
+    if left <= 0 then fail("timeout", ("%s: %s did not finish within %gs"):format(vm.name, what, timeout)) end
+    local ev = vm:wait_event("MIGRATION", {timeout = left, after = seq})
+    seq = ev.seq
+    local status = ev.data and ev.data.status
+    if terminal[status] then
+      if status ~= "completed" then
+        local info = vm:execute("query-migrate")
+        fail("qmp", ("%s: %s %s%s"):format(vm.name, what, status,
+             info["error-desc"] and (": " .. info["error-desc"]) or ""))
+      end
+      return
+    end
+  end
+end
+
+--- Saves the VM's state to path (a file vclaunch opens and hands QEMU as
+--- an fd: no shell, no exec:) and leaves the VM paused. Restore it with
+--- pod:start{restore = path} (the same pod). QEMU reports the saved VM's
+--- status as "postmigrate" (paused).
+function VM:save(path, opts)
+  core.check_task("vm:save")
+  self:_check()
+  opts = opts or {}
+  local f, err = io.open(path, "wb")
+  if not f then fail("io", ("%s: save: %s"):format(self.name, err)) end
+  local ok, e = pcall(function()
+    if self:status() == "running" then self:pause() end
+    migration_events(self)
+    self:getfd("vclaunch-save", f)
+    migration_done(self, "save", opts.timeout or 300, function()
+      self:execute("migrate", {uri = "fd:vclaunch-save"})
+    end)
+  end)
+  f:close()
+  if not ok then os.remove(path) errors.rethrow(e, "qmp") end
+end
+
+-- The restore half of start{restore = path}: QEMU was started with
+-- -incoming defer and waits for the state.
+function M.restore(vm, path, timeout)
+  local f, err = io.open(path, "rb")
+  if not f then fail("io", ("%s: restore: %s"):format(vm.name, err)) end
+  local ok, e = pcall(function()
+    migration_events(vm)
+    vm:getfd("vclaunch-restore", f)
+    migration_done(vm, "restore", timeout, function()
+      vm:execute("migrate-incoming", {uri = "fd:vclaunch-restore"})
+    end)
+  end)
+  f:close()
+  if not ok then errors.rethrow(e, "qmp") end
+end
 
 --- Passes fd (an integer or an open Lua file) to QEMU under name (QMP
 --- getfd, the fd sent with SCM_RIGHTS); QEMU keeps its own copy.
