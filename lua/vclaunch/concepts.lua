@@ -178,13 +178,6 @@ function M.mac(name, index)
   return ("52:54:00:%02x:%02x:%02x"):format((h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff)
 end
 
-local function mac_required(kind)
-  for _, f in ipairs((core.kinds()[kind] or {fields = {}}).fields) do
-    if f.name == "mac" then return f.required end
-  end
-  return false
-end
-
 -- ---- the items' schemas ---------------------------------------------------
 
 local KERNEL = record{path = {type = "path", required = true}, initrd = PATH, params = STR,
@@ -413,8 +406,10 @@ M.rows = {
        return "missing required field 'socket' (vhost-user)"
      end
    end},
+   -- Every NIC without a mac gets one of its own, stable for the pod's
+   -- name and the NIC's index (QEMU would give each 52:54:00:12:34:56).
    prepare = function(e, pod, index)
-     if e.type == "vhost-user" and e.mac == nil and mac_required("vhost-user-net") then
+     if e.mac == nil then
        local t = {}
        for k, v in pairs(e) do t[k] = v end
        t.mac = M.mac(pod.name, index)

@@ -87,7 +87,7 @@ describe("amd64 argv", function()
 
   it("microvm pod: virtio-mmio devices, no bridges", function()
     same(argv{name = "micro", machine = "microvm", image = "/rootfs.img", rng = true,
-              balloon = true, endpoints = {{type = "user"}},
+              balloon = true, endpoints = {{type = "user", mac = "52:54:00:00:00:0a"}},
               sockets = {{name = "org.vc.log", backend = "file", path = "/tmp/port.log"}},
               volumes = {{host_path = "/srv", tag = "s"}}},
          head("micro", "microvm,accel=tcg", {
@@ -98,7 +98,8 @@ describe("amd64 argv", function()
            "-device", "virtio-serial-device,id=vserial0",
            "-chardev", "file,id=channel0,path=/tmp/port.log",
            "-device", "virtserialport,chardev=channel0,id=port0,name=org.vc.log,bus=vserial0.0",
-           "-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0",
+           "-netdev", "user,id=net0",
+           "-device", "virtio-net-device,netdev=net0,mac=52:54:00:00:00:0a",
            "-object", "rng-random,id=rng0,filename=/dev/urandom",
            "-device", "virtio-rng-device,rng=rng0",
            "-device", "virtio-balloon-device,id=balloon0",
@@ -162,16 +163,34 @@ describe("amd64 argv", function()
     eq(t[#t], "virtio-blk-pci,drive=image0")
   end)
 
+  it("NICs without a mac get one each, stable for the pod name and index", function()
+    local function macs(name, n)
+      local eps = {}
+      for i = 1, n do eps[i] = {type = "user"} end
+      local out = {}
+      for _, a in ipairs(argv{name = name, endpoints = eps}) do
+        out[#out + 1] = a:match("^virtio%-net%-pci,.*mac=(52:54:00:%x%x:%x%x:%x%x)")
+      end
+      return out
+    end
+    local a, b, again = macs("vm-a", 2), macs("vm-b", 2), macs("vm-a", 2)
+    eq(#a, 2, "two NICs with a mac")
+    eq(a[1] ~= a[2], true, "two NICs of one pod differ")
+    eq(a[1] ~= b[1] and a[2] ~= b[2], true, "pods named apart differ")
+    eq(a[1] .. a[2], again[1] .. again[2], "the same pod name gives the same macs")
+    eq(a[1] ~= "52:54:00:12:34:56", true, "not QEMU's one default")
+  end)
+
   it("tap endpoints: by name with queues, by fds with vhost", function()
     -- the recipe's fds 3 and 4 reach QEMU as 4 and 5 (3 is vclaunch's QMP socket)
     same(argv{name = "tap", endpoints = {
            {type = "tap", ifname = "tap0", queues = 2, mac = "52:54:00:00:00:01"},
-           {type = "tap", fds = {3, 4}, vhost = true, id = "wan"}}},
+           {type = "tap", fds = {3, 4}, vhost = true, id = "wan", mac = "52:54:00:00:00:02"}}},
          head("tap", "q35,accel=tcg", {
            "-netdev", "tap,id=net0,ifname=tap0,script=no,downscript=no,queues=2",
            "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,mq=on,vectors=6",
            "-netdev", "tap,id=wan,fds=4:5,vhost=on",
-           "-device", "virtio-net-pci,netdev=wan,mq=on,vectors=6",
+           "-device", "virtio-net-pci,netdev=wan,mac=52:54:00:00:00:02,mq=on,vectors=6",
          }))
   end)
 
