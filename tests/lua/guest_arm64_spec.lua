@@ -72,6 +72,32 @@ describe("the arm64 guest", function()
     core.rundir_remove(share)
   end)
 
+  it("hot-plugs a disk into a root port of virt, and unplugs it", function()
+    local img = vc.options.runtime_dir .. "/hot.img"
+    local f = assert(io.open(img, "wb"))
+    f:write(string.rep("\0", 1024 * 1024))
+    f:close()
+    local vm = vc.pod{name = "arm64-hp", arch = "arm64", memory = 256, bridges = 1,
+                      kernel = {path = dir .. "/vmlinuz", initrd = dir .. "/initrd.img",
+                                params = "vc.cmd=shell"}}:start()
+    vm.console:expect("VCLAUNCH%-GUEST%-READY", 120)
+    vm.console:expect("# ", 60)
+    local d = vm:hotplug("drives", {file = img, format = "raw", serial = "armhot"})
+    eq(d.bus, "rp0")
+    -- (the serial attribute has no newline on this kernel: grep without -x)
+    vm.console:send("i=0; while ! grep -q armhot /sys/block/vd*/serial 2>/dev/null && " ..
+                    "[ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; " ..
+                    "cat /sys/block/vd*/serial; echo; echo ARM-END\n")
+    vm.console:expect("^ARM%-END$", 60)
+    local seen = false
+    for _, l in ipairs(vm.console:history()) do seen = seen or l == "armhot" end -- cat's line
+    eq(seen, true, "the guest sees armhot")
+    d:unplug()
+    vm.console:send("poweroff -f\n")
+    eq(vm:wait(60).code, 0, "exit code")
+    os.remove(img)
+  end)
+
   it("runs examples/arm64.lua: the guest powers itself off, status 0", function()
     local saved = arg
     arg = {[0] = src .. "/examples/arm64.lua", dir}
