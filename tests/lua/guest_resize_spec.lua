@@ -1,0 +1,204 @@
+-- Resizing a running VM, seen from inside the test guest (its shell on the
+-- console, vc.cmd=shell) on q35 under TCG: memory up by 256 MiB in
+-- /proc/meminfo, the balloon's target in query-balloon, vCPUs 1 -> 3 -> 2
+-- in /sys/devices/system/cpu/online, then the vCPU and memory re-adds QEMU
+-- 7.2 cannot survive under TCG refused with the VM still running, and what
+-- the pod does not allow refused before any QMP command. One guest boot,
+-- two frozen VMs.
+local vc = require "vclaunch"
+local guest = assert(os.getenv("VC_GUEST_DIR"), "VC_GUEST_DIR is not set")
+
+vc.options.accel = "tcg"
+
+local function boot(name, fields)
+  local spec = {name = name, memory = 256,
+                kernel = {path = guest .. "/vmlinuz", initrd = guest .. "/initrd.img",
+                          -- no udev in the test guest: hot-added memory is
+                          -- onlined by the kernel
+                          params = "vc.cmd=shell memhp_default_state=online"}}
+  for k, v in pairs(fields or {}) do spec[k] = v end
+  local vm = vc.pod(spec):start()
+  vm.console:expect("VCLAUNCH%-GUEST%-READY", 120)
+  vm.console:expect("# ", 60)
+  return vm
+end
+
+-- Runs a shell command in the guest; returns its output lines (those
+-- between the markers; only the end marker is awaited).
+local n = 0
+local function sh(vm, cmd, timeout)
+  n = n + 1
+  local mark = "OUT" .. n
+  vm.console:send(("echo %s-BEGIN; %s; echo %s-END\n"):format(mark, cmd, mark))
+  vm.console:expect("^" .. mark .. "%-END$", timeout or 30)
+  local lines, inside = {}, false
+  for _, line in ipairs(vm.console:history()) do
+    if line == mark .. "-BEGIN" then
+      inside, lines = true, {}
+    elseif line == mark .. "-END" then
+      break
+    elseif inside then
+      lines[#lines + 1] = line
+    end
+  end
+  return lines
+end
+
+-- Waits in the guest until cond (a shell test) holds; whether it does.
+local function until_(vm, cond)
+  sh(vm, ("i=0; while ! { %s; } && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done"):format(cond),
+     60)
+  return #sh(vm, ("%s && echo yes"):format(cond)) > 0
+end
+
+local function cpus_online(vm) return sh(vm, "cat /sys/devices/system/cpu/online")[1] end
+
+local function memtotal_kb(vm)
+  return tonumber(sh(vm, "grep MemTotal /proc/meminfo")[1]:match("(%d+) kB"))
+end
+
+-- Counts the QMP commands the VM sends from now on: a refusal must send none.
+local function count_qmp(vm)
+  local calls = {}
+  vm.execute = function(self, command, ...)
+    calls[#calls + 1] = command
+    return getmetatable(self).execute(self, command, ...)
+  end
+  return calls, function() vm.execute = nil end
+end
+
+local function match(msg, pattern)
+  eq(tostring(msg):match(pattern) ~= nil, true, msg)
+end
+
+-- The slot of the hot-added CPU id in query-hotpluggable-cpus, or nil.
+local function cpu_slot(vm, id)
+  for _, s in ipairs(vm:execute("query-hotpluggable-cpus")) do
+    if s["qom-path"] == "/machine/peripheral/" .. id then return s end
+  end
+end
+
+describe("resizing a q35 guest under TCG", function()
+  local vm
+  it("boots with 1 of 3 vCPUs, 256 of 1024 MiB with two slots, and a balloon", function()
+    vm = boot("resize-q35", {vcpus = 1, max_vcpus = 3, max_memory = 1024, memory_slots = 2,
+                             balloon = true})
+    eq(cpus_online(vm), "0", "vCPUs online at boot")
+  end)
+
+  -- Memory first: after a vCPU removal under TCG, QEMU 7.2 cannot add any.
+  it("grows the memory by 256 MiB the guest sees", function()
+    local before = memtotal_kb(vm)
+    eq(vm:resize_memory(512), 512, "size QEMU reports")
+    local s = vm:execute("query-memory-size-summary")
+    eq(s["plugged-memory"], 256 * 1024 * 1024, "plugged-memory")
+    eq(vm:execute("query-memory-devices")[1].data.id, "dimm1", "the pc-dimm")
+    eq(until_(vm, ("[ $(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo) -gt %d ]")
+                  :format(before)), true, "MemTotal grew")
+    eq(memtotal_kb(vm) - before, 256 * 1024, "MemTotal growth in kB")
+  end)
+
+  it("refuses memory beyond max_memory, or smaller, before any QMP command", function()
+    local calls, restore = count_qmp(vm)
+    local e = expect_error(vm.resize_memory, vm, 2048)
+    eq(e.kind, "usage")
+    eq(e.message, "vm:resize_memory: 2048 MiB is above pod.max_memory (1024 MiB)")
+    restore()
+    eq(#calls, 0, "QMP commands sent: " .. table.concat(calls, ", "))
+    e = expect_error(vm.resize_memory, vm, 384)
+    eq(e.message, "vm:resize_memory: 384 MiB is below the current 512 MiB: pc-dimm memory is " ..
+       "not removed (vm:balloon lends memory back)")
+  end)
+
+  it("sets the balloon's target and returns where the guest moved", function()
+    local mib, bytes = vm:balloon(384)
+    eq(mib, 384, "actual (MiB)")
+    eq(bytes, 384 * 1024 * 1024, "actual (bytes)")
+    eq(vm:execute("query-balloon").actual, 384 * 1024 * 1024, "query-balloon")
+    eq(vm:balloon(512), 512, "deflated again")
+  end)
+
+  it("adds two vCPUs the guest brings online: 1 -> 3", function()
+    eq(vm:resize_vcpus(3), 3, "vCPUs present")
+    eq(cpu_slot(vm, "cpu-1") ~= nil, true, "cpu-1 in a slot")
+    eq(cpu_slot(vm, "cpu-2") ~= nil, true, "cpu-2 in a slot")
+    -- The test guest has no udev rule: the kernel registers the CPUs
+    -- offline, and the test onlines them.
+    eq(until_(vm, "[ -e /sys/devices/system/cpu/cpu2/online ]"), true, "guest sees cpu2")
+    sh(vm, "for c in 1 2; do f=/sys/devices/system/cpu/cpu$c/online; " ..
+           "[ $(cat $f) = 1 ] || echo 1 > $f; done")
+    eq(until_(vm, "[ $(cat /sys/devices/system/cpu/online) = 0-2 ]"), true, "0-2 online")
+    eq(cpus_online(vm), "0-2")
+  end)
+
+  it("refuses vCPU counts outside the pod's before any QMP command", function()
+    local calls, restore = count_qmp(vm)
+    local e = expect_error(vm.resize_vcpus, vm, 4)
+    eq(e.message, "vm:resize_vcpus: 4 vCPUs is above pod.max_vcpus (3)")
+    e = expect_error(vm.resize_vcpus, vm, 0)
+    eq(e.kind, "usage")
+    restore()
+    eq(#calls, 0, "QMP commands sent: " .. table.concat(calls, ", "))
+  end)
+
+  it("removes the vCPU added last: 3 -> 2", function()
+    eq(vm:resize_vcpus(2), 2, "vCPUs present")
+    eq(cpu_slot(vm, "cpu-2"), nil, "cpu-2's slot is free")
+    eq(cpu_slot(vm, "cpu-1") ~= nil, true, "cpu-1 stays")
+    eq(#vm:execute("query-cpus-fast"), 2, "query-cpus-fast")
+    eq(until_(vm, "[ $(cat /sys/devices/system/cpu/online) = 0-1 ]"), true, "0-1 online")
+    eq(cpus_online(vm), "0-1")
+  end)
+
+  it("then refuses a vCPU or memory re-add under TCG, and the VM runs on", function()
+    local calls, restore = count_qmp(vm)
+    local e = expect_error(vm.resize_memory, vm, 640)
+    restore()
+    eq(e.kind, "usage")
+    eq(e.message, "vm:resize_memory: resize-q35: adding memory after a vCPU was removed aborts " ..
+       "QEMU 7.2 under TCG (\"double free or corruption\"); refused")
+    eq(#calls, 0, "QMP commands sent: " .. table.concat(calls, ", "))
+    e = expect_error(vm.resize_vcpus, vm, 3)
+    eq(e.kind, "usage")
+    match(e.message, "^vm:resize_vcpus: resize%-q35: adding a vCPU after one was removed " ..
+                     "aborts QEMU 7%.2 under TCG")
+    eq(vm:status(), "running")
+    eq(#vm:execute("query-cpus-fast"), 2, "vCPUs present")
+    eq(cpus_online(vm), "0-1")
+    vm.console:send("poweroff -f\n")
+    eq(vm:wait(60).code, 0, "QEMU's exit status")
+  end)
+end)
+
+describe("resize refusals that need no guest", function()
+  it("names the pod field, before any QMP command", function()
+    local vm = vc.pod{name = "resize-none", memory = 128, freeze = true}:start()
+    local calls, restore = count_qmp(vm)
+    local e = expect_error(vm.resize_memory, vm, 256)
+    eq(e.kind, "usage")
+    eq(e.message, "vm:resize_memory: pod 'resize-none' has no pod.max_memory: memory hot-plug " ..
+       "needs max_memory (and memory_slots)")
+    e = expect_error(vm.balloon, vm, 64)
+    eq(e.message, "vm:balloon: pod 'resize-none' has no balloon (pod.balloon = true)")
+    e = expect_error(vm.resize_vcpus, vm, 2)
+    eq(e.message, "vm:resize_vcpus: 2 vCPUs is above pod.max_vcpus (1)")
+    restore()
+    eq(#calls, 0, "QMP commands sent: " .. table.concat(calls, ", "))
+    vm:execute("quit")
+    vm:wait(30)
+  end)
+
+  it("refuses memory once pod.memory_slots are used", function()
+    local vm = vc.pod{name = "resize-slots", memory = 128, max_memory = 512, memory_slots = 1,
+                      freeze = true}:start()
+    eq(vm:resize_memory(256), 256, "size QEMU reports")
+    local calls, restore = count_qmp(vm)
+    local e = expect_error(vm.resize_memory, vm, 384)
+    restore()
+    eq(e.message, "vm:resize_memory: no free memory slot: the 1 of pod.memory_slots are used")
+    eq(#calls, 0, "QMP commands sent: " .. table.concat(calls, ", "))
+    eq(#vm:execute("query-memory-devices"), 1, "one pc-dimm")
+    vm:execute("quit")
+    vm:wait(30)
+  end)
+end)
