@@ -26,7 +26,10 @@ M.console_param = "console=ttyS0"
 -- that need it (block_hotplug is kept for device hotplug, not built yet).
 -- pvpanic: the ISA pvpanic device (needs an ISA bus); rng: virtio-rng.
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true, pvpanic = true, rng = true}
+                  memory_hotplug = true, pvpanic = true, rng = true,
+                  -- the concepts vm:hotplug takes (a missing table: all of them)
+                  hotplug = {drives = true, endpoints = true, volumes = true, sockets = true,
+                             vhost_user = true, vfio = true, devices = true}}
 
 -- Kernel parameters: the quiet and debug sets, then the pod's own.
 M.kernel_params = {

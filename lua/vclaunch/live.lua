@@ -141,6 +141,10 @@ function M.hotplug(vm, concept, item, opts)
   if type(item) ~= "table" then fail("usage", "vm:hotplug: expected an item table") end
   local st = state(vm)
   local pod = vm.pod
+  local allowed = (pod.arch.capabilities or {}).hotplug
+  if allowed and not allowed[concept] then
+    fail("recipe", ("vm:hotplug: %s cannot hot-plug %s"):format(pod.arch.name, concept))
+  end
   local index = #(pod.spec[concept] or {}) + (st.count[concept] or 0) + 1
   concepts.check_item(concept, item, pod, index)
   local saved = copy_ctx(st.ctx)

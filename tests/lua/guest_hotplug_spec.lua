@@ -267,6 +267,14 @@ describe("hot-plug refusals that need no guest", function()
     eq(e.message:match("no free hot%-plug place on machine q35") ~= nil, true, e.message)
     vm:execute("quit")
     vm:wait(30)
+    -- an arch policy says which concepts it hot-plugs
+    local strict = vc.arch("amd64"):extend{capabilities = {hotplug = {drives = true}}}
+    local sv = vc.pod{name = "hp-strict", arch = strict, memory = 128, freeze = true,
+                      bridges = 1}:start()
+    e = expect_error(sv.hotplug, sv, "endpoints", {type = "user"})
+    eq(e.message, "vm:hotplug: amd64 cannot hot-plug endpoints")
+    sv:execute("quit")
+    sv:wait(30)
     local micro = vc.pod{name = "hp-micro", machine = "microvm", memory = 128, freeze = true}:start()
     e = expect_error(micro.hotplug, micro, "drives", {file = "/dev/null", format = "raw"})
     eq(e.message:match("machine microvm has no device hot%-plug") ~= nil, true, e.message)
