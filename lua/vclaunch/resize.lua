@@ -93,7 +93,14 @@ function M.tcg_cpu_removed(vm)
 end
 
 local function add_cpu(vm, st, present, n, opts)
-  local slots = vm:execute("query-hotpluggable-cpus", nil, opts.timeout)
+  -- QEMU answers a machine without vCPU hot-plug (microvm; virt in 7.2)
+  -- that the feature is not enabled.
+  local okq, slots = pcall(vm.execute, vm, "query-hotpluggable-cpus", nil, opts.timeout)
+  if not okq then
+    if type(slots) ~= "table" or slots.kind ~= "qmp" then errors.rethrow(slots, "qmp") end
+    fail("qmp", ("vm:resize_vcpus: machine %s has no vCPU hot-plug here: %s"):format(
+         vm.pod.machine, slots.message), slots)
+  end
   local free = {}
   for _, s in ipairs(slots) do
     if not s["qom-path"] then free[#free + 1] = s end

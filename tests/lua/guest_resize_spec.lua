@@ -3,8 +3,8 @@
 -- /proc/meminfo, the balloon's target in query-balloon, vCPUs 1 -> 3 -> 2
 -- in /sys/devices/system/cpu/online, then the vCPU and memory re-adds QEMU
 -- 7.2 cannot survive under TCG refused with the VM still running, and what
--- the pod does not allow refused before any QMP command. One guest boot,
--- two frozen VMs.
+-- the pod does not allow refused before any QMP command; a vCPU and memory
+-- added to a pc guest. Two guest boots, three frozen VMs.
 local vc = require "vclaunch"
 local guest = assert(os.getenv("VC_GUEST_DIR"), "VC_GUEST_DIR is not set")
 
@@ -170,6 +170,24 @@ describe("resizing a q35 guest under TCG", function()
   end)
 end)
 
+describe("resizing a pc guest under TCG", function()
+  it("adds a vCPU and 256 MiB the guest sees", function()
+    local vm = boot("resize-pc", {machine = "pc", vcpus = 1, max_vcpus = 2, max_memory = 512,
+                                  memory_slots = 1})
+    local before = memtotal_kb(vm)
+    eq(vm:resize_vcpus(2), 2, "vCPUs present")
+    eq(vm:resize_memory(512), 512, "size QEMU reports")
+    eq(until_(vm, "[ -e /sys/devices/system/cpu/cpu1/online ]"), true, "guest sees cpu1")
+    sh(vm, "f=/sys/devices/system/cpu/cpu1/online; [ $(cat $f) = 1 ] || echo 1 > $f")
+    eq(until_(vm, "[ $(cat /sys/devices/system/cpu/online) = 0-1 ]"), true, "0-1 online")
+    eq(until_(vm, ("[ $(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo) -gt %d ]")
+                  :format(before)), true, "MemTotal grew")
+    eq(memtotal_kb(vm) - before, 256 * 1024, "MemTotal growth in kB")
+    vm.console:send("poweroff -f\n")
+    eq(vm:wait(60).code, 0, "QEMU's exit status")
+  end)
+end)
+
 describe("resize refusals that need no guest", function()
   it("names the pod field, before any QMP command", function()
     local vm = vc.pod{name = "resize-none", memory = 128, freeze = true}:start()
@@ -184,6 +202,18 @@ describe("resize refusals that need no guest", function()
     eq(e.message, "vm:resize_vcpus: 2 vCPUs is above pod.max_vcpus (1)")
     restore()
     eq(#calls, 0, "QMP commands sent: " .. table.concat(calls, ", "))
+    vm:execute("quit")
+    vm:wait(30)
+  end)
+
+  it("says which machine has no vCPU hot-plug", function()
+    local vm = vc.pod{name = "resize-micro", machine = "microvm", memory = 128, vcpus = 1,
+                      max_vcpus = 2, freeze = true}:start()
+    local e = expect_error(vm.resize_vcpus, vm, 2)
+    eq(e.kind, "qmp")
+    match(e.message, "^vm:resize_vcpus: machine microvm has no vCPU hot%-plug here: " ..
+                     "query%-hotpluggable%-cpus: ")
+    eq(#vm:execute("query-cpus-fast"), 1, "vCPUs present")
     vm:execute("quit")
     vm:wait(30)
   end)
