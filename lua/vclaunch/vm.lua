@@ -10,6 +10,7 @@ local errors = require "vclaunch.errors"
 local options = require "vclaunch.options"
 local console = require "vclaunch.console"
 local live = require "vclaunch.live"
+local helpers = require "vclaunch.helpers" -- virtiofsd for virtio-fs volumes
 local Pod = require("vclaunch.pod").Pod
 
 local M = {}
@@ -35,6 +36,7 @@ end
 -- from __gc).
 local function cleanup(vm)
   M.live[vm] = nil
+  helpers.stop(vm) -- vclaunch.helpers: virtiofsd goes once QEMU has
   if vm.qmp then vm.qmp:close() end
   vm.console:_close()
   vm.exit_cond:signal()
@@ -80,11 +82,16 @@ function M.start(pod, opts)
     if opts.freeze and not pod.spec.freeze then extra[#extra + 1] = {"flags", {freeze = true}} end
     -- restore: QEMU waits for the state (migrate-incoming, below)
     if opts.restore then extra[#extra + 1] = {"incoming", {uri = "defer"}} end
-    local argv = pod:argv(extra)
+    -- vclaunch.helpers: a virtio-fs volume without a socket gets a virtiofsd
+    -- on a socket in dir; QEMU's argv comes from a copy of the pod that
+    -- names it (helpers.plan says why).
+    local helper_set = helpers.plan(pod, dir)
+    local argv = helper_set.pod:argv(extra)
     vm = setmetatable({pod = pod, name = pod.name, dir = dir, argv = argv, handlers = {},
                        events_first = 1, events_last = 0, events_dropped = 0, event_log = {},
                        event_cond = core.cond(), exit_cond = core.cond(),
                        console = console.new(pod.name, dir .. "/console.log")}, VM)
+    helpers.start(vm, helper_set, opts) -- vclaunch.helpers: virtiofsd before QEMU
     local name = pod.name
     -- fd 3 is the QMP socket; the recipe's fds follow as the argv names them
     local fds = {listener:fileno()}
@@ -137,6 +144,7 @@ function M.start(pod, opts)
     end
   end)
   if not ok then
+    if vm then e = helpers.abort(vm, e) end -- vclaunch.helpers: a helper that died first
     if vm and vm.proc then
       if not vm.exit then vm.proc:close() end
       cleanup(vm)
@@ -236,6 +244,13 @@ end
 function VM:hotplug(concept, item, opts) return live.hotplug(self, concept, item, opts) end
 function VM:unplug(dev, opts) return live.unplug(self, dev, opts) end
 function VM:devices() return live.devices(self) end
+
+--- The pids of the VM's processes that run now: {qemu = pid, helpers =
+--- {{name = "virtiofsd", tag =, pid =}, ...}}; qemu is nil once QEMU has
+--- exited.
+function VM:pids()
+  return {qemu = not self.exit and self.proc:pid() or nil, helpers = helpers.pids(self)}
+end
 function VM:resize_vcpus(n, opts) return require("vclaunch.resize").resize_vcpus(self, n, opts) end
 function VM:resize_memory(mib, opts) return require("vclaunch.resize").resize_memory(self, mib, opts) end
 function VM:balloon(mib, opts) return require("vclaunch.resize").balloon(self, mib, opts) end
@@ -356,37 +371,57 @@ function VM:kill()
   return self:wait()
 end
 
---- system_powerdown (only when the guest runs), then quit, then SIGTERM,
---- then SIGKILL, each step only if the previous did not end the VM within
---- timeout seconds.
+--- The shutdown ladder: system_powerdown (only when the guest runs), then
+--- quit, then SIGTERM, then SIGKILL, each step only if the previous did not
+--- end the VM within timeout seconds. Steps that cannot work are skipped: a
+--- stopped QEMU (SIGSTOP) gets SIGKILL at once, an unanswering monitor no
+--- QMP step. --log-level info tells each step.
 function VM:shutdown(opts)
   core.check_task("vm:shutdown")
   local t = (opts and opts.timeout) or 10
-  -- Each step returns false when it cannot apply (no QMP yet: a signal
-  -- during start), and then the ladder goes on without waiting.
-  local function qmp(cmd)
-    return function()
-      if not self.qmp or self.exit then return false end
-      pcall(self.qmp.execute, self.qmp, cmd, nil, t)
-      return true
+  local name = self.name
+  -- The process's state letter (R, S, T: stopped by a signal, Z, ...).
+  local function state()
+    local f = io.open("/proc/" .. self.proc:pid() .. "/stat")
+    if not f then return nil end
+    local s = f:read("a"):match("^%d+ %b() (%a)")
+    f:close()
+    return s
+  end
+  -- What QMP can still do: a stopped QEMU (SIGSTOP) answers nothing, so
+  -- its QMP steps would each cost the whole timeout; a QEMU whose monitor
+  -- does not answer query-status in time would not answer the others; a
+  -- guest that is not running (paused, or never started: -S) cannot act on
+  -- the power button.
+  local qmp_ok, running = self.qmp ~= nil and not self.exit and state() ~= "T", false
+  if qmp_ok then
+    local ok, st = pcall(self.qmp.execute, self.qmp, "query-status", nil, t)
+    if ok then
+      running = st.running
+    else
+      qmp_ok = false
+      log("info", "%s: shutdown: QMP did not answer query-status (%s)", name, tostring(st))
     end
   end
-  -- A guest that is not running (paused, or never started: -S) cannot act
-  -- on the power button: the ladder starts at quit.
-  local running = true
-  if self.qmp and not self.exit then
-    local ok, st = pcall(self.qmp.execute, self.qmp, "query-status", nil, t)
-    running = not ok or st.running
+  local function qmp(cmd)
+    return function()
+      pcall(self.qmp.execute, self.qmp, cmd, nil, t)
+    end
   end
   local steps = {
-    running and qmp("system_powerdown") or function() return false end,
-    qmp("quit"),
-    function() self.proc:kill(15) return true end,
-    function() self.proc:kill(9) return true end,
+    {"system_powerdown", qmp_ok and running, qmp("system_powerdown")},
+    {"quit", qmp_ok, qmp("quit")},
+    {"SIGTERM", state() ~= "T", function() self.proc:kill(15) end},
+    {"SIGKILL", true, function() self.proc:kill(9) end},
   }
   for _, step in ipairs(steps) do
     if self.exit then break end
-    if step() and wait_exit(self, t) then break end
+    if step[2] then
+      log("info", "%s: shutdown: %s (%gs)", name, step[1], t)
+      step[3]()
+      if wait_exit(self, t) then break end
+      log("info", "%s: shutdown: %s did not end QEMU within %gs", name, step[1], t)
+    end
   end
   return self:wait()
 end

@@ -236,6 +236,24 @@ error("not reached")
     eq(out:match("^qemu%-system%-x86_64 %-name drystart ") ~= nil, true, out)
   end)
 
+  it("skips the shutdown steps that cannot work, and says each step at info", function()
+    local code, out, err = run({"--accel", "tcg", "--log-level", "info", "RECIPE"}, [[
+local vc = require "vclaunch"
+local paused = vc.pod{name = "never-ran", memory = 128, freeze = true}:start()
+print("paused", paused:shutdown{timeout = 5}.code)
+local stopped = vc.pod{name = "stopped", memory = 128, freeze = true}:start()
+stopped.proc:kill(19) -- SIGSTOP: its monitor answers nothing
+print("stopped", stopped:shutdown{timeout = 5}.signal)
+]])
+    eq(code, 0, err)
+    eq(out, "paused\t0\nstopped\t9")
+    local steps = {}
+    for vm, step in err:gmatch("vclaunch: ([%w-]+): shutdown: (%S+) %(") do
+      steps[#steps + 1] = vm .. " " .. step
+    end
+    eq(table.concat(steps, ", "), "never-ran quit, stopped SIGKILL")
+  end)
+
   it("--help states the exit codes", function()
     local code, out = run({"--help"}, "")
     eq(code, 0)
