@@ -41,6 +41,7 @@ local core = require "vclaunch.core"
 local errors = require "vclaunch.errors"
 local schema = require "vclaunch.schema"
 local archs = require "vclaunch.arch"
+local helpers = require "vclaunch.helpers"
 
 local M = {}
 
@@ -185,7 +186,8 @@ local KERNEL = record{path = {type = "path", required = true}, initrd = PATH, pa
 local VOLUME = record{id = ID, host_path = {type = "path", required = true},
                       tag = {type = "string", required = true},
                       type = {type = "string", values = {"9p", "virtio-fs"}},
-                      readonly = BOOL, socket = PATH}
+                      readonly = BOOL, socket = PATH,
+                      cache = {type = "string", values = {"none", "auto", "always"}}}
 local SOCKET = record{id = ID, name = {type = "string", required = true}, path = PATH,
                       backend = {type = "string",
                                  values = {"socket", "pipe", "file", "pty", "null", "stdio"}}}
@@ -371,15 +373,54 @@ M.rows = {
   -- The IOMMU first: PCI devices created before it would bypass it.
   {field = "iommu", schema = BOOL, append = "append_iommu"},
   {field = "image", schema = PATH, append = "append_image", fields = {image = "file"}},
+  -- A virtio-fs volume without a socket gets a virtiofsd vclaunch starts
+  -- at pod:start() (vclaunch.helpers), with cache and readonly; with a
+  -- socket, the virtiofsd there is the recipe's, and so are its options.
   {field = "volumes", schema = list(VOLUME), items = true, capability = "fs_sharing",
-   checks = {function(v)
-     if v.type == "virtio-fs" and not v.socket then
-       return "missing required field 'socket' (virtio-fs)"
+   checks = {function(v, pod, _, index)
+     if v.type ~= "virtio-fs" then
+       if v.cache ~= nil then return "goes with type = \"virtio-fs\" (virtiofsd's)", "cache" end
+       return nil
+     end
+     if v.socket then
+       if v.cache ~= nil then
+         return "is an option of the virtiofsd vclaunch starts; the one on socket has its own",
+                "cache"
+       end
+       if v.readonly then
+         return "the virtiofsd on socket decides what the guest may write: start it read-only, " ..
+                "or leave socket out", "readonly"
+       end
+       return nil
+     end
+     -- one of the pod's own volumes, not one hot-plugged later
+     if (pod.volumes or {})[index] ~= v then
+       return "a hot-plugged virtio-fs volume needs a socket: vclaunch starts virtiofsd for " ..
+              "the pod's own volumes, at pod:start()", "socket"
+     end
+     if v.host_path:find("[,\\]") then
+       return "holds a comma or a backslash, which virtiofsd's -o source= option splits at " ..
+              "or takes as an escape", "host_path"
      end
    end},
+   -- The argv is built once per pod, before any runtime dir exists: the
+   -- socket of vclaunch's virtiofsd is named here by its file name in the
+   -- runtime dir (what --dry-run shows), and pod:start() builds QEMU's argv
+   -- from a copy of the pod that names the full path (helpers.plan).
+   prepare = function(v, _, index)
+     if not helpers.wants_virtiofsd(v) then return v end
+     local t = {}
+     for k, x in pairs(v) do t[k] = x end
+     t.socket = helpers.socket_file(index)
+     return t
+   end,
    append = "append_volume",
    fields = {host_path = "path", tag = {"virtio-9p.mount_tag", "vhost-user-fs.tag"},
              readonly = "readonly", socket = "socket", id = {"virtio-9p.id", "vhost-user-fs.chardev"}}},
+  -- The virtiofsd vclaunch starts for virtio-fs volumes without a socket
+  -- (default: virtiofsd on PATH, /usr/libexec/virtiofsd,
+  -- /usr/lib/qemu/virtiofsd).
+  {field = "virtiofsd", schema = PATH},
   {field = "sockets", schema = list(SOCKET), items = true,
    checks = {function(s, pod, arch)
      if s.backend == "stdio" then
