@@ -222,6 +222,8 @@ function M:bridges(ctx, n)
 end
 
 -- ---- appenders --------------------------------------------------------
+-- Disks, NICs and vhost-user devices get a device id of their own, <id>-dev
+-- (the backend's id with -dev), so that device_del can name them.
 
 --- Adds the transport (and on ccw the next devno) to a virtio device.
 -- Nesting checks (virtcontainers' nestedRun): under KVM inside a VM,
@@ -248,8 +250,9 @@ end
 
 --- The rootfs image: a read-only virtio-blk.
 function M:append_image(ctx, path)
-  return {{"virtio-blk", self:virtio(ctx, {id = ctx:id("image"), file = path, format = "raw",
-                                           readonly = true})}}
+  local id = ctx:id("image")
+  return {{"virtio-blk", self:virtio(ctx, {id = id, file = path, format = "raw", readonly = true,
+                                           device_id = id .. "-dev"})}}
 end
 
 --- A shared directory: 9p (virtio-9p) or virtio-fs (vhost-user-fs on the
@@ -290,7 +293,7 @@ end
 function M:append_endpoint(ctx, e)
   local id = e.id or ctx:id("net")
   if e.type == "tap" then
-    local f = {id = id, ifname = e.ifname, mac = e.mac, vhost = e.vhost}
+    local f = {id = id, ifname = e.ifname, mac = e.mac, vhost = e.vhost, device_id = id .. "-dev"}
     local queues = e.queues or 1
     if e.fds then
       local t = {}
@@ -308,11 +311,12 @@ function M:append_endpoint(ctx, e)
     end
     return {{"virtio-net-tap", f}}
   elseif e.type == "user" then
-    return {{"virtio-net-user", self:virtio(ctx, {id = id, mac = e.mac})}}
+    return {{"virtio-net-user", self:virtio(ctx, {id = id, mac = e.mac, device_id = id .. "-dev"})}}
   end
   ctx.needs_shared_memory = true
   return {{"vhost-user-net", self:virtio(ctx, {id = id, chardev = "chr-" .. id,
-                                               socket = e.socket, mac = e.mac})}}
+                                               socket = e.socket, mac = e.mac,
+                                               device_id = id .. "-dev"})}}
 end
 
 --- The SCSI controller scsi drives attach to (added once).
@@ -328,12 +332,12 @@ function M:append_drive(ctx, dr)
   if (dr.interface or "virtio") == "virtio" then
     return {{"virtio-blk", self:virtio(ctx, {id = id, file = dr.file, format = dr.format or "raw",
                                              readonly = dr.readonly, serial = dr.serial,
-                                             aio = dr.aio})}}
+                                             aio = dr.aio, device_id = id .. "-dev"})}}
   end
   local d = self:append_scsi_controller(ctx)
   d[#d + 1] = {"scsi-hd", {id = id, file = dr.file, format = dr.format or "raw",
                            readonly = dr.readonly, serial = dr.serial, aio = dr.aio,
-                           bus = ctx.scsi_bus .. ".0"}}
+                           bus = ctx.scsi_bus .. ".0", device_id = id .. "-dev"}}
   return d
 end
 
@@ -343,7 +347,7 @@ local VHOST_USER_KINDS = {blk = "vhost-user-blk", scsi = "vhost-user-scsi", fs =
 function M:append_vhost_user(ctx, v)
   ctx.needs_shared_memory = true
   local id = v.id or ctx:id("vhost-user-" .. v.type)
-  local f = self:virtio(ctx, {chardev = id, socket = v.socket})
+  local f = self:virtio(ctx, {chardev = id, socket = v.socket, device_id = id .. "-dev"})
   if v.type == "fs" then f.tag = v.tag end
   return {{VHOST_USER_KINDS[v.type], f}}
 end

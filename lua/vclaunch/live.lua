@@ -141,6 +141,12 @@ function M.hotplug(vm, concept, item, opts)
   if type(item) ~= "table" then fail("usage", "vm:hotplug: expected an item table") end
   local st = state(vm)
   local pod = vm.pod
+  if require("vclaunch.resize").tcg_cpu_removed(vm) then
+    -- QEMU 7.2 under TCG aborts on the next change to the memory map once a
+    -- vCPU was removed (docs/live.md, Resizing)
+    fail("recipe", ("vm:hotplug: %s had a vCPU removed under TCG, after which QEMU 7.2 " ..
+                    "aborts on a hot-plug"):format(vm.name))
+  end
   local allowed = (pod.arch.capabilities or {}).hotplug
   if allowed and not allowed[concept] then
     fail("recipe", ("vm:hotplug: %s cannot hot-plug %s"):format(pod.arch.name, concept))

@@ -63,18 +63,18 @@ describe("amd64 argv", function()
       "-append", "console=ttyS0 debug panic=1 x=1",
       "-device", "intel-iommu,id=iommu0",
       "-drive", "if=none,id=image0,file=/img/rootfs.img,format=raw,readonly=on",
-      "-device", "virtio-blk-pci,drive=image0",
+      "-device", "virtio-blk-pci,drive=image0,id=image0-dev",
       "-fsdev", "local,id=fs0,path=/srv/share,security_model=none,multidevs=remap,readonly=on",
       "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=share0",
       "-device", "virtio-serial-pci,id=vserial0",
       "-chardev", "socket,id=channel0,path=/run/agent.sock,server=on,wait=off",
       "-device", "virtserialport,chardev=channel0,id=port0,name=org.vc.agent,bus=vserial0.0",
-      "-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56",
+      "-netdev", "user,id=net0", "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:12:34:56,id=net0-dev",
       "-drive", "if=none,id=drive0,file=/d.qcow2,format=qcow2,aio=threads",
-      "-device", "virtio-blk-pci,drive=drive0,serial=d1",
+      "-device", "virtio-blk-pci,drive=drive0,serial=d1,id=drive0-dev",
       "-device", "virtio-scsi-pci,id=scsi0",
       "-drive", "if=none,id=drive1,file=/s.img,format=raw",
-      "-device", "scsi-hd,drive=drive1,bus=scsi0.0",
+      "-device", "scsi-hd,drive=drive1,bus=scsi0.0,id=drive1-dev",
       "-object", "rng-random,id=rng0,filename=/dev/urandom", "-device", "virtio-rng-pci,rng=rng0",
       "-device", "virtio-balloon-pci,id=balloon0,deflate-on-oom=on",
       "-device", "pvpanic,id=pvpanic0",
@@ -92,14 +92,14 @@ describe("amd64 argv", function()
               volumes = {{host_path = "/srv", tag = "s"}}},
          head("micro", "microvm,accel=tcg", {
            "-drive", "if=none,id=image0,file=/rootfs.img,format=raw,readonly=on",
-           "-device", "virtio-blk-device,drive=image0",
+           "-device", "virtio-blk-device,drive=image0,id=image0-dev",
            "-fsdev", "local,id=fs0,path=/srv,security_model=none,multidevs=remap",
            "-device", "virtio-9p-device,fsdev=fs0,mount_tag=s",
            "-device", "virtio-serial-device,id=vserial0",
            "-chardev", "file,id=channel0,path=/tmp/port.log",
            "-device", "virtserialport,chardev=channel0,id=port0,name=org.vc.log,bus=vserial0.0",
            "-netdev", "user,id=net0",
-           "-device", "virtio-net-device,netdev=net0,mac=52:54:00:00:00:0a",
+           "-device", "virtio-net-device,netdev=net0,mac=52:54:00:00:00:0a,id=net0-dev",
            "-object", "rng-random,id=rng0,filename=/dev/urandom",
            "-device", "virtio-rng-device,rng=rng0",
            "-device", "virtio-balloon-device,id=balloon0",
@@ -138,7 +138,7 @@ describe("amd64 argv", function()
                   volumes = {{host_path = "/srv", tag = "s"}},
                   devices = {{"virtio-balloon", {id = "raw0"}}}}
     end
-    local tail = {"-device", "virtio-blk-pci,drive=image0,disable-modern=on",
+    local tail = {"-device", "virtio-blk-pci,drive=image0,disable-modern=on,id=image0-dev",
                   "-fsdev", "local,id=fs0,path=/srv,security_model=none,multidevs=remap",
                   "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=s,disable-modern=on",
                   "-object", "rng-random,id=rng0,filename=/dev/urandom",
@@ -149,7 +149,7 @@ describe("amd64 argv", function()
     eq(got[#got - #tail - 1], "-drive")
     -- not in a VM, or checks off: modern virtio
     for _, g in ipairs{pod_on(false), pod_on(true, {nesting_checks = false})} do
-      eq(g[#g - #tail + 2], "virtio-blk-pci,drive=image0")
+      eq(g[#g - #tail + 2], "virtio-blk-pci,drive=image0,id=image0-dev")
     end
     -- amd64 decides from the host facts vclaunch gathers
     local amd64 = vc.arch("amd64")
@@ -160,7 +160,7 @@ describe("amd64 argv", function()
     -- under TCG nesting does not matter
     local p = vc.arch("amd64"):extend{running_on_vmm = function() return true end}
     local t = argv{arch = p, name = "n", image = "/img"}
-    eq(t[#t], "virtio-blk-pci,drive=image0")
+    eq(t[#t], "virtio-blk-pci,drive=image0,id=image0-dev")
   end)
 
   it("NICs without a mac get one each, stable for the pod name and index", function()
@@ -188,9 +188,9 @@ describe("amd64 argv", function()
            {type = "tap", fds = {3, 4}, vhost = true, id = "wan", mac = "52:54:00:00:00:02"}}},
          head("tap", "q35,accel=tcg", {
            "-netdev", "tap,id=net0,ifname=tap0,script=no,downscript=no,queues=2",
-           "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,mq=on,vectors=6",
+           "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,mq=on,vectors=6,id=net0-dev",
            "-netdev", "tap,id=wan,fds=4:5,vhost=on",
-           "-device", "virtio-net-pci,netdev=wan,mac=52:54:00:00:00:02,mq=on,vectors=6",
+           "-device", "virtio-net-pci,netdev=wan,mac=52:54:00:00:00:02,mq=on,vectors=6,id=wan-dev",
          }))
   end)
 
@@ -209,16 +209,16 @@ describe("amd64 argv", function()
           "-nodefaults", "-no-user-config", "-nographic",
           "-chardev", "stdio,id=console", "-serial", "chardev:console",
           "-chardev", "socket,id=vhost-user-fs0,path=/run/virtiofsd.sock",
-          "-device", "vhost-user-fs-pci,chardev=vhost-user-fs0,tag=vol,queue-size=1024",
+          "-device", "vhost-user-fs-pci,chardev=vhost-user-fs0,tag=vol,queue-size=1024,id=vhost-user-fs0-dev",
           "-chardev", "socket,id=chr-net0,path=/run/net.sock",
           "-netdev", "vhost-user,id=net0,chardev=chr-net0,vhostforce=on",
-          "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:00:00:02",
+          "-device", "virtio-net-pci,netdev=net0,mac=52:54:00:00:00:02,id=net0-dev",
           "-chardev", "socket,id=vhost-user-blk0,path=/run/blk.sock",
-          "-device", "vhost-user-blk-pci,chardev=vhost-user-blk0",
+          "-device", "vhost-user-blk-pci,chardev=vhost-user-blk0,id=vhost-user-blk0-dev",
           "-chardev", "socket,id=vhost-user-scsi0,path=/run/scsi.sock",
-          "-device", "vhost-user-scsi-pci,chardev=vhost-user-scsi0",
+          "-device", "vhost-user-scsi-pci,chardev=vhost-user-scsi0,id=vhost-user-scsi0-dev",
           "-chardev", "socket,id=vhost-user-fs1,path=/run/fs.sock",
-          "-device", "vhost-user-fs-pci,chardev=vhost-user-fs1,tag=fs0,queue-size=1024"})
+          "-device", "vhost-user-fs-pci,chardev=vhost-user-fs1,tag=fs0,queue-size=1024,id=vhost-user-fs1-dev"})
   end)
 
   it("vfio, vsock, rng with limits, balloon with free page reporting", function()
@@ -397,10 +397,10 @@ describe("amd64 in QEMU", function()
                                      socket = sock}}}
       local vm = pod:start{freeze = true}
       local okq, e = pcall(function()
-        local qom = names(vm:execute("qom-list", {path = "/machine/peripheral-anon"}), "name")
-        local found = false
-        for _, x in pairs(qom) do found = found or x.type == "child<vhost-user-fs-pci>" end
-        eq(found, true, "a vhost-user-fs-pci device")
+        -- the volume's device has an id of its own, so device_del can name it
+        local qom = names(vm:execute("qom-list", {path = "/machine/peripheral"}), "name")
+        eq(qom["vhost-user-fs0-dev"] and qom["vhost-user-fs0-dev"].type,
+           "child<vhost-user-fs-pci>", "the volume's vhost-user-fs-pci device")
         local memdev = vm:execute("query-memdev")[1]
         eq(memdev.id, "mem0", "memdev id")
         eq(memdev.share, true, "guest memory shared with virtiofsd")

@@ -70,11 +70,11 @@ describe("arm64", function()
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
       "-drive", "if=none,id=image0,file=/img/root.img,format=raw,readonly=on",
-      "-device", "virtio-blk-pci,drive=image0",
+      "-device", "virtio-blk-pci,drive=image0,id=image0-dev",
       "-fsdev", "local,id=fs0,path=/srv/share,security_model=none",
       "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=share0",
       "-drive", "if=none,id=drive0,file=/img/data.qcow2,format=qcow2",
-      "-device", "virtio-blk-pci,drive=drive0",
+      "-device", "virtio-blk-pci,drive=drive0,id=drive0-dev",
       "-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1",
       "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=2,slot=2",
     })

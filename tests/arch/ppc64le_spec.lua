@@ -56,7 +56,7 @@ describe("ppc64le", function()
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
       "-drive", "if=none,id=image0,file=/img/root.img,format=raw,readonly=on",
-      "-device", "virtio-blk-pci,drive=image0",
+      "-device", "virtio-blk-pci,drive=image0,id=image0-dev",
       "-object", "rng-random,id=rng0,filename=/dev/urandom",
       "-device", "virtio-rng-pci,rng=rng0",
       "-device", "pci-bridge,id=pci-bridge0,bus=pci.0,chassis_nr=1,shpc=on",

@@ -53,7 +53,7 @@ describe("s390x", function()
                      balloon = true}
     h.argv_eq(p:argv(), head("s3", {
       "-drive", "if=none,id=image0,file=/img/root.img,format=raw,readonly=on",
-      "-device", "virtio-blk-ccw,drive=image0,devno=fe.0.0001",
+      "-device", "virtio-blk-ccw,drive=image0,devno=fe.0.0001,id=image0-dev",
       "-fsdev", "local,id=fs0,path=/srv/share,security_model=none,multidevs=remap",
       "-device", "virtio-9p-ccw,fsdev=fs0,mount_tag=share0,devno=fe.0.0002",
       "-device", "virtio-serial-ccw,id=vserial0,devno=fe.0.0003",
@@ -61,7 +61,7 @@ describe("s390x", function()
       "-device", "virtserialport,chardev=channel0,id=port0,name=org.vclaunch.agent," ..
                  "bus=vserial0.0",
       "-drive", "if=none,id=drive0,file=/img/data.img,format=raw",
-      "-device", "virtio-blk-ccw,drive=drive0,devno=fe.0.0004",
+      "-device", "virtio-blk-ccw,drive=drive0,devno=fe.0.0004,id=drive0-dev",
       "-device", "virtio-balloon-ccw,id=balloon0,devno=fe.0.0005",
     }))
   end)

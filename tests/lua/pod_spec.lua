@@ -479,7 +479,8 @@ describe("concepts for hotplug", function()
     local seen = {}
     for k, v in pairs(pod:_base().seen) do seen[k] = v end
     local args, ids = concepts.emit(devs[1], froms[1], seen)
-    eq(table.concat(args, " "), "-drive if=none,id=drive1,file=/b,format=raw -device virtio-blk-pci,drive=drive1")
+    eq(table.concat(args, " "),
+       "-drive if=none,id=drive1,file=/b,format=raw -device virtio-blk-pci,drive=drive1,id=drive1-dev")
     eq(ids[1], "drive1")
     devs, froms = concepts.build_item("drives", {file = "/c", id = "drive0"}, pod, ctx)
     local e = expect_error(concepts.emit, devs[1], froms[1], seen)
