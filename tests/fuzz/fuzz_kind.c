@@ -4,8 +4,8 @@
  * operations, each "op field ..." where field is an index into the kind's
  * fields and op says what follows:
  *   0 text:   a length byte and that many bytes (cut at a NUL, as C sees it);
- *             with op's top bit set, the text is also given to the field
- *             and kind suggestions
+ *             the first text op with op's top bit set also gives the text
+ *             to the field and kind suggestions
  *   1 int:    8 bytes, little endian
  *   2 int:    1 byte, signed (small values land inside ranges)
  *   3 bool:   1 byte
@@ -92,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vc_dev_t *d = NULL;
     CHECK(vc_dev_new(k, &d, &err) == 0);
     uint8_t op, fb;
+    int suggested = 0;
     while (k->nfields && take(&in, &op) && take(&in, &fb)) {
         int f = (int)(fb % k->nfields);
         int rc;
@@ -107,9 +108,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             in.left -= len;
             rc = vc_dev_set_str(d, f, text, &err);
             check_rc(rc, &err);
-            /* The suggestion paths take any text too; not on every op, they
-             * walk every kind. */
-            if (op & 0x80) {
+            /* The suggestion paths take any text too; once per input, as
+             * they walk every kind. */
+            if ((op & 0x80) && !suggested) {
+                suggested = 1;
                 (void)vc_kind_suggest(k, text);
                 (void)vc_kind_suggest_kind(text);
             }

@@ -45,8 +45,8 @@
 #define MAX_COMMANDS 8
 #define PROBE_FDS 64
 
-static char dir[64];
-static char sock_path[128];
+static char dir[96];
+static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int listen_fd = -1;
 static int pass_fd = -1; /* handed to getfd; the client sends a dup */
 
@@ -80,10 +80,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     /* As the Lua binding does: a write to a peer that went away must fail
      * with EPIPE, not kill the process. */
     signal(SIGPIPE, SIG_IGN);
+    /* libFuzzer exits on a finding without running atexit handlers, so the
+     * directory stays behind then: run.sh points TMPDIR into its build dir.
+     * A socket path must fit sun_path, hence the fallback. */
     const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/vcfuzz-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+    if (!tmp || !*tmp || strlen(tmp) > 64) tmp = "/tmp";
+    snprintf(dir, sizeof dir, "%s/vcfuzz-XXXXXX", tmp);
     CHECK(mkdtemp(dir));
-    snprintf(sock_path, sizeof sock_path, "%s/qmp.sock", dir);
+    CHECK((size_t)snprintf(sock_path, sizeof sock_path, "%s/qmp.sock", dir) < sizeof sock_path);
     atexit(cleanup);
     listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     CHECK(listen_fd >= 0);

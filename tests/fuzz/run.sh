@@ -19,12 +19,14 @@ cmake --build "$dir" -j 2 >/dev/null
 
 status=0
 for target in qmp kind; do
-    work=$dir/fuzz-$target
-    mkdir -p "$work/corpus" "$work/artifacts"
+    work=$(cd "$dir" && pwd)/fuzz-$target
+    mkdir -p "$work/corpus" "$work/artifacts" "$work/tmp"
     cp "$src/tests/fuzz/corpus/$target/"* "$work/corpus/"
     # -timeout: a run takes milliseconds, so 10 s means the target hangs.
     # Sanitizer reports abort, and libFuzzer counts an abort as a crash.
-    if UBSAN_OPTIONS=print_stacktrace=1 \
+    # TMPDIR: fuzz_qmp's socket directory, left behind when it stops on a
+    # finding, stays inside DIR.
+    if UBSAN_OPTIONS=print_stacktrace=1 TMPDIR="$work/tmp" \
         "$dir/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
         "$work/corpus" >"$work/log" 2>&1; then
@@ -34,7 +36,7 @@ for target in qmp kind; do
         echo "fuzz_$target: ok, $runs runs in ${seconds}s ($rate/s), corpus $units inputs"
     else
         echo "fuzz_$target: FAILED; log $work/log, input in $work/artifacts/" >&2
-        grep -E '^(==[0-9]+==ERROR|SUMMARY|.*check failed|.*runtime error)' "$work/log" | head -5 >&2 || true
+        grep -E '==[0-9]+== ?ERROR|^SUMMARY|check failed|runtime error|leaked' "$work/log" | head -5 >&2 || true
         status=1
     fi
 done
