@@ -223,7 +223,11 @@ end
 
 -- ---- appenders --------------------------------------------------------
 -- Disks, NICs and vhost-user devices get a device id of their own, <id>-dev
--- (the backend's id with -dev), so that device_del can name them.
+-- (the backend's id with -dev), so that device_del can name them. An id
+-- QEMU would refuse gets none: the kind then reports the id as written.
+local function dev_id(id)
+  return id:match("^%a[%w%-%._]*$") and (id .. "-dev") or nil
+end
 
 --- Adds the transport (and on ccw the next devno) to a virtio device.
 -- Nesting checks (virtcontainers' nestedRun): under KVM inside a VM,
@@ -252,7 +256,7 @@ end
 function M:append_image(ctx, path)
   local id = ctx:id("image")
   return {{"virtio-blk", self:virtio(ctx, {id = id, file = path, format = "raw", readonly = true,
-                                           device_id = id .. "-dev"})}}
+                                           device_id = dev_id(id)})}}
 end
 
 --- A shared directory: 9p (virtio-9p) or virtio-fs (vhost-user-fs on the
@@ -293,7 +297,7 @@ end
 function M:append_endpoint(ctx, e)
   local id = e.id or ctx:id("net")
   if e.type == "tap" then
-    local f = {id = id, ifname = e.ifname, mac = e.mac, vhost = e.vhost, device_id = id .. "-dev"}
+    local f = {id = id, ifname = e.ifname, mac = e.mac, vhost = e.vhost, device_id = dev_id(id)}
     local queues = e.queues or 1
     if e.fds then
       local t = {}
@@ -311,12 +315,12 @@ function M:append_endpoint(ctx, e)
     end
     return {{"virtio-net-tap", f}}
   elseif e.type == "user" then
-    return {{"virtio-net-user", self:virtio(ctx, {id = id, mac = e.mac, device_id = id .. "-dev"})}}
+    return {{"virtio-net-user", self:virtio(ctx, {id = id, mac = e.mac, device_id = dev_id(id)})}}
   end
   ctx.needs_shared_memory = true
   return {{"vhost-user-net", self:virtio(ctx, {id = id, chardev = "chr-" .. id,
                                                socket = e.socket, mac = e.mac,
-                                               device_id = id .. "-dev"})}}
+                                               device_id = dev_id(id)})}}
 end
 
 --- The SCSI controller scsi drives attach to (added once).
@@ -332,12 +336,12 @@ function M:append_drive(ctx, dr)
   if (dr.interface or "virtio") == "virtio" then
     return {{"virtio-blk", self:virtio(ctx, {id = id, file = dr.file, format = dr.format or "raw",
                                              readonly = dr.readonly, serial = dr.serial,
-                                             aio = dr.aio, device_id = id .. "-dev"})}}
+                                             aio = dr.aio, device_id = dev_id(id)})}}
   end
   local d = self:append_scsi_controller(ctx)
   d[#d + 1] = {"scsi-hd", {id = id, file = dr.file, format = dr.format or "raw",
                            readonly = dr.readonly, serial = dr.serial, aio = dr.aio,
-                           bus = ctx.scsi_bus .. ".0", device_id = id .. "-dev"}}
+                           bus = ctx.scsi_bus .. ".0", device_id = dev_id(id)}}
   return d
 end
 
@@ -347,7 +351,7 @@ local VHOST_USER_KINDS = {blk = "vhost-user-blk", scsi = "vhost-user-scsi", fs =
 function M:append_vhost_user(ctx, v)
   ctx.needs_shared_memory = true
   local id = v.id or ctx:id("vhost-user-" .. v.type)
-  local f = self:virtio(ctx, {chardev = id, socket = v.socket, device_id = id .. "-dev"})
+  local f = self:virtio(ctx, {chardev = id, socket = v.socket, device_id = dev_id(id)})
   if v.type == "fs" then f.tag = v.tag end
   return {{VHOST_USER_KINDS[v.type], f}}
 end

@@ -201,6 +201,23 @@ vm:wait()
 end)
 
 describe("vclaunch error positions", function()
+  it("a tail call `return vc.pod{...}` still names the recipe's line", function()
+    local code, _, err, path = run({"RECIPE"}, [[
+local vc = require "vclaunch"
+local x = 1
+return vc.pod{vcpuz = 2}
+]])
+    eq(code, 65)
+    eq(err, "vclaunch: " .. path .. ":3: pod: unknown field 'vcpuz' (did you mean 'vcpus'?)")
+    code, _, err, path = run({"RECIPE"}, [[
+local vc = require "vclaunch"
+
+return vc.pod "not a table"
+]])
+    eq(code, 65)
+    eq(err, "vclaunch: " .. path .. ":3: vclaunch.pod: expected a table")
+  end)
+
   it("a QMP error from vm:execute names the recipe's line", function()
     local code, _, err, path = run({"--accel", "tcg", "RECIPE"}, [[
 local vc = require "vclaunch"

@@ -50,8 +50,6 @@ local EXACT = {
    "pod.volumes[1]: unknown field 'tga' (did you mean 'tag'?)"},
   {{volumes = {"/x"}}, "pod.volumes[1] must be a table, got a string"},
   {{volumes = {tag = "t"}}, "pod: field 'volumes' must be a list (keys 1..n), has key tag"},
-  {{volumes = {{type = "virtio-fs", host_path = "/x", tag = "t"}}},
-   "pod.volumes[1]: missing required field 'socket' (virtio-fs)"},
   {{endpoints = {{type = "slirp"}}},
    "pod.endpoints[1]: field 'type': \"slirp\" is not one of: tap, user, vhost-user"},
   {{endpoints = {{mac = "52:54:00:00:00:01"}}}, "pod.endpoints[1]: missing required field 'type'"},
@@ -202,6 +200,19 @@ local EXACT = {
   {{devices = {{"bios", {path = "/bios.bin"}}}},
    "pod.devices[1]: kind 'bios' conflicts with what vclaunch sets: pod.firmware"},
   {{extra_args = {"-S\0"}}, "pod.extra_args[1]: holds a NUL byte"},
+  -- a NUL byte in any text field, never cut short in C
+  {{name = "vm\0x"}, "pod: field 'name': holds a NUL byte"},
+  {{uuid = "8dc0fb8a-8e3a-4d4d-9d55-1b9d6c2c6f01\0"}, "pod: field 'uuid': holds a NUL byte"},
+  {{drives = {{file = "/d", serial = "s\0x"}}}, "pod.drives[1]: field 'serial': holds a NUL byte"},
+  {{volumes = {{host_path = "/x", tag = "t\0"}}}, "pod.volumes[1]: field 'tag': holds a NUL byte"},
+  {{endpoints = {{type = "user", mac = "52:54:00:00:00:01\0"}}},
+   "pod.endpoints[1]: field 'mac': holds a NUL byte"},
+  {{kernel = {path = "/k", params = "quiet\0init=/bin/sh"}},
+   "pod.kernel: field 'params': holds a NUL byte"},
+  {{devices = {{"chardev", {id = "c1", backend = "file", path = "/p\0x"}}}},
+   "chardev 'c1': field 'path': holds a NUL byte"},
+  -- a suggestion comes from the same record, and only when close
+  {{vcpu = 2}, "pod: unknown field 'vcpu' (did you mean 'vcpus'?)"},
   {{extra_args = {"-device", "virtio-rng-pci\0", "-S"}}, "pod.extra_args[2]: holds a NUL byte"},
 
   -- ids from the kinds' tables: what a device defines, across concepts and raw devices
