@@ -13,7 +13,8 @@ usage: vclaunch [options] recipe.lua [args...]
 Runs recipe.lua in a vclaunch task, with its arguments in `arg` and `...`.
 If the recipe returns a pod (vclaunch.pod{...}), vclaunch starts it in the
 foreground: the guest console goes to stdout, and vclaunch exits when the
-VM does, with QEMU's exit status (128 + signal when QEMU was killed).
+VM does, with QEMU's exit status (128 + signal when QEMU was killed). If it
+returns a number (0 to 255), vclaunch exits with it.
 
 options:
   --dry-run          print the QEMU command of the returned pod, shell-quoted,
@@ -47,11 +48,11 @@ exit status:
 When the recipe ends (returns or fails), the tasks it spawned are
 cancelled and every VM it left running goes down the shutdown ladder.
 
-signals: SIGINT or SIGTERM shuts every running VM down through the ladder
+signals: SIGINT, SIGTERM or SIGHUP shuts every running VM down through the ladder
 (system_powerdown, quit, SIGTERM, SIGKILL, each after --stop-timeout)
 after cancelling the recipe,
 removes the runtime directories and exits with 128 + the signal number; a
-second SIGINT/SIGTERM kills the VMs at once. If vclaunch itself is killed
+second signal kills the VMs at once. If vclaunch itself is killed
 (SIGKILL), its QEMUs die with it (parent-death signal); their runtime
 directories stay until the next vclaunch that starts a VM under the same
 runtime directory removes them.
@@ -206,7 +207,9 @@ function M.main(argv, version)
       core.stop()
     end)
   end
-  local watchers = {core.on_signal("INT", on_signal), core.on_signal("TERM", on_signal)}
+  -- SIGHUP (the terminal went away) stops vclaunch as SIGTERM does
+  local watchers = {core.on_signal("INT", on_signal), core.on_signal("TERM", on_signal),
+                    core.on_signal("HUP", on_signal)}
 
   main = core.spawn(function()
     core.trace_recipe(chunk)
@@ -240,6 +243,14 @@ function M.main(argv, version)
       end
       local status = vm:wait()
       code = status.code or (128 + status.signal)
+    elseif math.type(pod) == "integer" and not opts.dry_run then
+      -- a recipe that returns a number exits with it (after the ladder)
+      if pod < 0 or pod > 255 then
+        report(("the recipe returned %d: an exit status is 0 to 255"):format(pod))
+        code = EXIT.recipe
+      else
+        code = pod
+      end
     elseif opts.dry_run and not pod then
       -- dry_run printed what start() would have run
     elseif opts.dry_run then

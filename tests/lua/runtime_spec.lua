@@ -254,6 +254,46 @@ print("stopped", stopped:shutdown{timeout = 5}.signal)
     eq(table.concat(steps, ", "), "never-ran quit, stopped SIGKILL")
   end)
 
+  it("exits with a number the recipe returns, after stopping its VMs", function()
+    local rundir = tmpdir()
+    local code, out, err = run({"--accel", "tcg", "--runtime-dir", rundir, "RECIPE"}, [[
+local vc = require "vclaunch"
+local vm = ]] .. POD .. [[:start()
+print(vm.proc:pid())
+return 7
+]])
+    eq(err, "")
+    eq(code, 7)
+    eq(alive(out), false, "QEMU " .. out .. " is gone")
+    eq(#entries(rundir), 0, "runtime dirs left")
+  end)
+
+  it("stops on SIGHUP as on SIGTERM", function()
+    local rundir = tmpdir()
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write("local vc = require 'vclaunch'\nlocal vm = " .. POD .. ":start()\n" ..
+            "print(vm.proc:pid())\nio.stdout:flush()\nvm:wait()\n")
+    f:close()
+    local out, err, c = {}, {}, core.cond()
+    local p = core.process{argv = {bin, "--accel", "tcg", "--runtime-dir", rundir,
+                                   "--stop-timeout", "5", path},
+      on_line = function(stream, line)
+        local t = stream == "stdout" and out or err
+        t[#t + 1] = line
+        c:signal()
+      end}
+    while #out == 0 do c:wait(30) end
+    p:kill(1)
+    local st = p:wait(60)
+    p:close()
+    os.remove(path)
+    eq(st.code, 129, table.concat(err, "\n"))
+    eq(table.concat(err, "\n"):match("stopped by signal 1") ~= nil, true, table.concat(err, "\n"))
+    eq(alive(out[1]), false, "QEMU is gone")
+    eq(#entries(rundir), 0, "runtime dirs left")
+  end)
+
   it("--help states the exit codes", function()
     local code, out = run({"--help"}, "")
     eq(code, 0)
