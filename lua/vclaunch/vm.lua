@@ -304,6 +304,10 @@ function VM:save(path, opts)
     migration_done(self, "save", opts.timeout or 300, function()
       self:execute("migrate", {uri = "fd:vclaunch-save"})
     end)
+    -- QEMU sends "completed" while its run state is still finish-migrate;
+    -- no event marks the step to postmigrate, so it is polled, bounded.
+    local deadline = core.now() + 5
+    while self:status() == "finish-migrate" and core.now() < deadline do core.sleep(0.01) end
   end)
   f:close()
   if not ok then os.remove(path) errors.rethrow(e, "qmp") end
