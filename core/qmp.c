@@ -22,39 +22,58 @@
  * line is handled: a query-qmp-schema must not pin its buffer for the whole
  * session. */
 #define RBUF_KEEP (4 * READ_CHUNK)
+/* Likewise for output: a burst of commands may grow one write buffer to
+ * megabytes; only a buffer up to this size is kept for the next commands. */
+#define OUT_KEEP (4 * READ_CHUNK)
+/* The id table never shrinks below this many buckets. */
+#define TABLE_MIN 16
+/* Deadlines are clamped to about 30 000 years so that a huge timeout does
+ * not overflow the loop's millisecond clock. */
+#define DEADLINE_MAX_MS 1e15
 
 enum { ST_NEW, ST_CONNECTING, ST_GREETING, ST_NEGOTIATING, ST_READY, ST_DEAD };
 
+/* Bytes for the socket, in order. The commands queued in one loop iteration
+ * share one item and go out in one write; a command that carries an fd gets
+ * an item of its own, whose first sendmsg carries the fd with its bytes. */
 typedef struct qmp_out {
     struct qmp_out *next;
     char *data;
-    size_t len;
-    size_t off;
-    int fd;
+    size_t len; /* bytes in data */
+    size_t cap; /* its allocation */
+    size_t off; /* data[0..off) is written */
+    int fd;     /* owned; sent with data[off], then -1 */
 } qmp_out_t;
 
+/* A command waiting for its reply. It is in two places at once: the id table
+ * (chained by hnext in bucket id & table_mask), which a reply finds it by in
+ * O(1), and the deadline list (earliest first), whose head the one deadline
+ * timer is armed for. */
 typedef struct qmp_cmd {
-    struct qmp_cmd *prev, *next;
-    vc_qmp_t *q;
-    char id[32];
-    char *name;
+    struct qmp_cmd *prev, *next; /* the deadline list */
+    struct qmp_cmd *hnext;       /* the id table bucket */
+    uint64_t id;                 /* "vc-<id>" on the wire */
+    uint64_t deadline;           /* loop time (uv_now), ms */
     vc_qmp_reply_cb cb;
     void *ud;
-    uv_timer_t timer;
+    char name[]; /* the command's name */
 } qmp_cmd_t;
 
 struct vc_qmp {
     uv_loop_t *loop;
     uv_pipe_t pipe;
     uv_connect_t connreq;
-    uv_timer_t timer; /* connect timeout, later deferred work */
+    uv_timer_t timer;    /* connect timeout, later deferred work */
+    uv_timer_t deadline; /* the earliest command deadline, while any command waits */
+    uv_prepare_t prep;   /* sends what one loop iteration queued, before the loop waits */
     uv_write_t wreq;
     int pipe_inited;
     int handles; /* open handles whose close callbacks are pending */
     int state;
     int closing;
     int disconnect_called;
-    int writing;
+    int writing;     /* wreq is in flight, for out_head */
+    int prep_active; /* prep is started: this iteration's commands wait for it */
     int deferred_code; /* fatal error to report from the timer, 0 if none */
     char deferred_msg[256];
     char *rbuf;     /* the unterminated tail of the input, at most LINE_LIMIT + 1 */
@@ -73,8 +92,14 @@ struct vc_qmp {
     uint64_t next_id;
     uint64_t garbage;
     uint64_t unknown;
-    qmp_cmd_t *pending; /* doubly linked list head */
+    qmp_cmd_t **table;         /* the id table: table_mask + 1 buckets, or NULL */
+    size_t table_mask;
+    size_t count;              /* commands waiting */
+    qmp_cmd_t *first, *last;   /* the same commands by deadline, earliest first */
+    uint64_t armed;            /* the deadline the timer is set for; 0: stopped */
+    cJSON *cur_msg, *cur_ret;  /* the reply being delivered, for vc_qmp_take_return */
     qmp_out_t *out_head, *out_tail;
+    qmp_out_t *out_spare; /* one written item kept with its buffer, or NULL */
 };
 
 static void q_flush(vc_qmp_t *q);
@@ -82,16 +107,23 @@ static void q_fatal(vc_qmp_t *q, int code, const char *msg);
 
 /* ---- lifetime ------------------------------------------------------------ */
 
+static void out_free(qmp_out_t *o)
+{
+    if (o->fd >= 0) close(o->fd);
+    free(o->data);
+    free(o);
+}
+
 static void q_free(vc_qmp_t *q)
 {
     qmp_out_t *o = q->out_head;
     while (o) {
         qmp_out_t *n = o->next;
-        if (o->fd >= 0) close(o->fd);
-        free(o->data);
-        free(o);
+        out_free(o);
         o = n;
     }
+    if (q->out_spare) out_free(q->out_spare);
+    free(q->table);
     cJSON_Delete(q->caps);
     free(q->rbuf);
     free(q);
@@ -103,42 +135,134 @@ static void on_handle_closed(uv_handle_t *h)
     if (--q->handles == 0) q_free(q);
 }
 
-static void on_cmd_timer_closed(uv_handle_t *h)
+/* ---- waiting commands: by id, by deadline -------------------------------- */
+
+static void on_deadline(uv_timer_t *t);
+
+static int table_resize(vc_qmp_t *q, size_t size)
 {
-    qmp_cmd_t *c = h->data;
-    vc_qmp_t *q = c->q;
-    free(c->name);
-    free(c);
-    if (--q->handles == 0) q_free(q);
+    qmp_cmd_t **t = calloc(size, sizeof *t);
+    if (!t) return -ENOMEM;
+    if (q->table) {
+        for (size_t i = 0; i <= q->table_mask; i++) {
+            qmp_cmd_t *c = q->table[i];
+            while (c) {
+                qmp_cmd_t *n = c->hnext;
+                qmp_cmd_t **b = &t[c->id & (size - 1)];
+                c->hnext = *b;
+                *b = c;
+                c = n;
+            }
+        }
+        free(q->table);
+    }
+    q->table = t;
+    q->table_mask = size - 1;
+    return 0;
 }
 
-static void cmd_unlink(vc_qmp_t *q, qmp_cmd_t *c)
+/* Ids are handed out in sequence, so id & mask spreads them evenly and a
+ * chain rarely holds more than one command. Never fails once the table
+ * exists: a table that cannot grow gets longer chains. */
+static void cmd_insert(vc_qmp_t *q, qmp_cmd_t *c)
 {
+    if (q->count >= q->table_mask + 1) table_resize(q, 2 * (q->table_mask + 1));
+    qmp_cmd_t **b = &q->table[c->id & q->table_mask];
+    c->hnext = *b;
+    *b = c;
+    q->count++;
+    /* The deadline list, from its end: commands mostly share a timeout, so
+     * a new deadline is mostly the latest. */
+    qmp_cmd_t *p = q->last;
+    while (p && p->deadline > c->deadline)
+        p = p->prev;
+    c->prev = p;
+    c->next = p ? p->next : q->first;
+    if (c->next)
+        c->next->prev = c;
+    else
+        q->last = c;
+    if (p)
+        p->next = c;
+    else
+        q->first = c;
+    if (!q->armed || c->deadline < q->armed) {
+        uint64_t now = uv_now(q->loop);
+        uv_timer_start(&q->deadline, on_deadline, c->deadline > now ? c->deadline - now : 0, 0);
+        q->armed = c->deadline;
+    }
+}
+
+static qmp_cmd_t *cmd_find(vc_qmp_t *q, uint64_t id)
+{
+    if (!q->table) return NULL;
+    qmp_cmd_t *c = q->table[id & q->table_mask];
+    while (c && c->id != id)
+        c = c->hnext;
+    return c;
+}
+
+/* The timer stays armed for a deadline that went with its command: it then
+ * fires early, finds nothing due and is armed again for the new head. That
+ * saves restarting it for every reply. */
+static void cmd_remove(vc_qmp_t *q, qmp_cmd_t *c)
+{
+    qmp_cmd_t **b = &q->table[c->id & q->table_mask];
+    while (*b != c)
+        b = &(*b)->hnext;
+    *b = c->hnext;
+    q->count--;
     if (c->prev)
         c->prev->next = c->next;
     else
-        q->pending = c->next;
-    if (c->next) c->next->prev = c->prev;
-    c->prev = c->next = NULL;
+        q->first = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        q->last = c->prev;
+    if (!q->first) {
+        uv_timer_stop(&q->deadline);
+        q->armed = 0;
+    }
+    if (q->table_mask + 1 > TABLE_MIN && q->count < (q->table_mask + 1) / 8)
+        table_resize(q, (q->table_mask + 1) / 2);
 }
 
-/* Unlinks c, reports r to its callback and releases it. */
+/* Removes c, reports r to its callback and frees it. */
 static void cmd_finish(vc_qmp_t *q, qmp_cmd_t *c, vc_qmp_reply_t *r)
 {
-    cmd_unlink(q, c);
-    uv_timer_stop(&c->timer);
+    cmd_remove(q, c);
     r->command = c->name;
     if (c->cb) c->cb(q, r, c->ud);
-    uv_close((uv_handle_t *)&c->timer, on_cmd_timer_closed);
+    free(c);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    vc_qmp_t *q = t->data;
+    q->armed = 0;
+    uint64_t now = uv_now(q->loop);
+    while (q->first && q->first->deadline <= now && !q->closing) {
+        qmp_cmd_t *c = q->first;
+        char msg[256];
+        snprintf(msg, sizeof msg, "QMP command %s timed out", c->name);
+        vc_qmp_reply_t r = {.status = -ETIMEDOUT, .message = msg};
+        cmd_finish(q, c, &r);
+    }
+    /* A callback may have queued commands and armed the timer for them. */
+    if (q->first && !q->closing && (!q->armed || q->first->deadline < q->armed)) {
+        uv_timer_start(&q->deadline, on_deadline, q->first->deadline - now, 0);
+        q->armed = q->first->deadline;
+    }
 }
 
 static void fail_pending(vc_qmp_t *q, int code, const char *what)
 {
-    while (q->pending) {
-        qmp_cmd_t *c = q->pending;
+    while (q->first) {
+        qmp_cmd_t *c = q->first;
         char msg[512];
         snprintf(msg, sizeof msg, "%s while waiting for the reply to %s", what, c->name);
-        vc_qmp_reply_t r = {code, NULL, NULL, msg, NULL};
+        vc_qmp_reply_t r = {.status = code, .message = msg};
         cmd_finish(q, c, &r);
     }
 }
@@ -190,28 +314,75 @@ static void q_defer_fatal(vc_qmp_t *q, int code, const char *msg)
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* A written item goes back to the spare slot, with its buffer, unless the
+ * slot is taken or the buffer grew past OUT_KEEP. */
+static void out_release(vc_qmp_t *q, qmp_out_t *o)
+{
+    if (o->fd >= 0) close(o->fd);
+    o->fd = -1;
+    if (q->out_spare || o->cap > OUT_KEEP) {
+        out_free(o);
+        return;
+    }
+    o->len = o->off = 0;
+    q->out_spare = o;
+}
+
 static void out_pop(vc_qmp_t *q)
 {
     qmp_out_t *o = q->out_head;
     q->out_head = o->next;
     if (!q->out_head) q->out_tail = NULL;
-    if (o->fd >= 0) close(o->fd);
-    free(o->data);
-    free(o);
+    out_release(q, o);
+}
+
+static int out_put(qmp_out_t *o, const char *s, size_t n)
+{
+    if (o->cap - o->len < n) {
+        size_t cap = o->cap ? o->cap : 512;
+        while (cap - o->len < n)
+            cap *= 2;
+        char *d = realloc(o->data, cap);
+        if (!d) return -ENOMEM;
+        o->data = d;
+        o->cap = cap;
+    }
+    memcpy(o->data + o->len, s, n);
+    o->len += n;
+    return 0;
+}
+
+/* s as a JSON string: quoted, with '"', '\' and control characters
+ * escaped; other bytes (UTF-8) as they are, as cJSON prints them. */
+static int out_put_string(qmp_out_t *o, const char *s)
+{
+    if (out_put(o, "\"", 1)) return -ENOMEM;
+    const char *run = s;
+    for (;; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        if (out_put(o, run, (size_t)(s - run))) return -ENOMEM;
+        if (!ch) break;
+        char esc[8];
+        snprintf(esc, sizeof esc, ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : "\\u%04x", ch);
+        if (out_put(o, esc, strlen(esc))) return -ENOMEM;
+        run = s + 1;
+    }
+    return out_put(o, "\"", 1);
 }
 
 static void on_write(uv_write_t *req, int status)
 {
     vc_qmp_t *q = req->data;
     q->writing = 0;
-    out_pop(q);
-    if (q->closing) return;
+    if (q->closing) return; /* q_free releases the queue */
     if (status < 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "QMP write failed: %s", uv_strerror(status));
         q_fatal(q, VC_EDISCONNECTED, msg);
         return;
     }
+    out_pop(q);
     q_flush(q);
 }
 
@@ -249,6 +420,9 @@ static int send_with_fd(vc_qmp_t *q, qmp_out_t *o)
     return 1;
 }
 
+/* Writes the queue in order: what the socket takes at once with a plain
+ * write (no request, no callback), the rest of an item with one uv_write.
+ * May run from inside an API call, so errors are reported from the loop. */
 static void q_flush(vc_qmp_t *q)
 {
     while (!q->writing && q->out_head && q->state != ST_DEAD && !q->closing) {
@@ -265,12 +439,23 @@ static void q_flush(vc_qmp_t *q)
                 q_defer_fatal(q, VC_EDISCONNECTED, msg);
                 return;
             }
-            if (o->off >= o->len) {
-                out_pop(q);
-                continue;
-            }
         }
-        uv_buf_t b = uv_buf_init(o->data + o->off, (unsigned)(o->len - o->off));
+        uv_buf_t b = {.base = o->data + o->off, .len = o->len - o->off};
+        if (b.len) {
+            int n = uv_try_write((uv_stream_t *)&q->pipe, &b, 1);
+            if (n < 0 && n != UV_EAGAIN) {
+                char msg[256];
+                snprintf(msg, sizeof msg, "QMP write failed: %s", uv_strerror(n));
+                q_defer_fatal(q, VC_EDISCONNECTED, msg);
+                return;
+            }
+            if (n > 0) o->off += (size_t)n;
+        }
+        if (o->off >= o->len) {
+            out_pop(q);
+            continue;
+        }
+        b = (uv_buf_t){.base = o->data + o->off, .len = o->len - o->off};
         q->wreq.data = q;
         int rc = uv_write(&q->wreq, (uv_stream_t *)&q->pipe, &b, 1, on_write);
         if (rc < 0) {
@@ -283,30 +468,103 @@ static void q_flush(vc_qmp_t *q)
     }
 }
 
-/* Serialises msg (not consumed) and queues it with fd (owned, or -1). */
-static int q_queue(vc_qmp_t *q, const cJSON *msg, int fd)
+static void on_prepare(uv_prepare_t *p)
 {
-    char *s = cJSON_PrintUnformatted(msg);
-    if (!s) return -ENOMEM;
-    size_t n = strlen(s);
-    qmp_out_t *o = calloc(1, sizeof *o);
-    char *d = o ? realloc(s, n + 2) : NULL; /* cJSON allocates with malloc */
-    if (!d) {
-        free(o);
-        free(s);
-        return -ENOMEM;
+    vc_qmp_t *q = p->data;
+    uv_prepare_stop(p);
+    q->prep_active = 0;
+    q_flush(q);
+}
+
+/* Sends a queued command. The first command of a loop iteration is written
+ * at once: a command sent alone waits for nothing. That starts the prepare
+ * handle, and the commands queued after it in the same iteration wait for
+ * it: it runs once, before the loop next waits for I/O, and sends them all
+ * in one write. */
+static void q_kick(vc_qmp_t *q)
+{
+    if (q->prep_active) return;
+    q_flush(q);
+    uv_prepare_start(&q->prep, on_prepare);
+    q->prep_active = 1;
+}
+
+/* Queues {"execute": command, "arguments": args, "id": id} and a LF, with
+ * fd (owned when this succeeds; -1 for none). args is not consumed. On
+ * failure nothing is queued. */
+static int q_queue(vc_qmp_t *q, const char *command, const cJSON *args, const char *id, int fd)
+{
+    qmp_out_t *o = q->out_tail;
+    int fresh = !o || fd >= 0 || o->fd >= 0 || (q->writing && o == q->out_head);
+    if (fresh) {
+        o = q->out_spare;
+        if (o)
+            q->out_spare = NULL;
+        else if (!(o = calloc(1, sizeof *o)))
+            return -ENOMEM;
+        o->next = NULL;
+        o->len = o->off = 0;
+        o->fd = -1;
     }
-    d[n] = '\n';
-    d[n + 1] = '\0';
-    o->data = d;
-    o->len = n + 1;
-    o->fd = fd;
-    if (q->out_tail)
-        q->out_tail->next = o;
-    else
-        q->out_head = o;
-    q->out_tail = o;
+    size_t mark = o->len;
+    char *a = NULL;
+    int rc = out_put(o, "{\"execute\":", 11);
+    if (!rc) rc = out_put_string(o, command);
+    if (!rc && args) {
+        a = cJSON_PrintUnformatted(args);
+        rc = a ? out_put(o, ",\"arguments\":", 13) : -ENOMEM;
+        if (!rc) rc = out_put(o, a, strlen(a));
+        free(a);
+    }
+    if (!rc) rc = out_put(o, ",\"id\":\"", 7);
+    if (!rc) rc = out_put(o, id, strlen(id));
+    if (!rc) rc = out_put(o, "\"}\n", 3);
+    if (rc) {
+        o->len = mark;
+        if (fresh) out_release(q, o);
+        return rc;
+    }
+    if (fresh) {
+        o->fd = fd;
+        if (q->out_tail)
+            q->out_tail->next = o;
+        else
+            q->out_head = o;
+        q->out_tail = o;
+    }
     return 0;
+}
+
+/* "vc-<n>", the id of command n: written by hand, it is on every command. */
+static void format_id(char out[24], uint64_t n)
+{
+    char digits[20];
+    int i = 0;
+    do
+        digits[i++] = (char)('0' + n % 10);
+    while ((n /= 10));
+    memcpy(out, "vc-", 3);
+    for (int j = 0; j < i; j++)
+        out[3 + j] = digits[i - 1 - j];
+    out[3 + i] = '\0';
+}
+
+/* The n of an id format_id wrote; 0 for any other text (a leading zero,
+ * a sign, anything after the digits), which matches no command. */
+static int parse_id(const char *s, uint64_t *out)
+{
+    if (strncmp(s, "vc-", 3) != 0) return 0;
+    s += 3;
+    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1])) return 0;
+    uint64_t n = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9') return 0;
+        unsigned d = (unsigned)(*s - '0');
+        if (n > (UINT64_MAX - d) / 10) return 0;
+        n = n * 10 + d;
+    }
+    *out = n;
+    return 1;
 }
 
 /* ---- reading ------------------------------------------------------------- */
@@ -336,17 +594,9 @@ static void parse_greeting(vc_qmp_t *q, cJSON *msg)
 
 static int send_capabilities(vc_qmp_t *q)
 {
-    snprintf(q->caps_id, sizeof q->caps_id, "vc-%llu", (unsigned long long)q->next_id++);
-    cJSON *m = cJSON_CreateObject();
-    if (!m) return -ENOMEM;
-    if (!cJSON_AddStringToObject(m, "execute", "qmp_capabilities") ||
-        !cJSON_AddStringToObject(m, "id", q->caps_id)) {
-        cJSON_Delete(m);
-        return -ENOMEM;
-    }
-    int rc = q_queue(q, m, -1);
-    cJSON_Delete(m);
-    if (rc == 0) q_flush(q);
+    format_id(q->caps_id, q->next_id++);
+    int rc = q_queue(q, "qmp_capabilities", NULL, q->caps_id, -1);
+    if (rc == 0) q_kick(q);
     return rc;
 }
 
@@ -373,20 +623,25 @@ static void handle_reply(vc_qmp_t *q, cJSON *msg)
         if (q->ready_cb) q->ready_cb(q, 0, NULL, q->ready_ud);
         return;
     }
-    qmp_cmd_t *c = q->pending;
-    while (c && !(id && strcmp(c->id, id) == 0))
-        c = c->next;
+    uint64_t n;
+    qmp_cmd_t *c = id && parse_id(id, &n) ? cmd_find(q, n) : NULL;
     if (!c) {
         q->unknown++;
         return;
     }
     if (error) {
-        vc_qmp_reply_t r = {VC_EQMP, NULL, cls_s, desc_s, NULL};
+        vc_qmp_reply_t r = {.status = VC_EQMP, .err_class = cls_s, .message = desc_s};
         cmd_finish(q, c, &r);
-    } else {
-        vc_qmp_reply_t r = {0, ret, NULL, "ok", NULL};
-        cmd_finish(q, c, &r);
+        return;
     }
+    /* vc_qmp_take_return may detach ret from msg during the callback. */
+    cJSON *outer_msg = q->cur_msg, *outer_ret = q->cur_ret;
+    q->cur_msg = msg;
+    q->cur_ret = ret;
+    vc_qmp_reply_t r = {.status = 0, .ret = ret, .message = "ok"};
+    cmd_finish(q, c, &r);
+    q->cur_msg = outer_msg;
+    q->cur_ret = outer_ret;
 }
 
 static void handle_line(vc_qmp_t *q, const char *line, size_t len)
@@ -573,14 +828,28 @@ int vc_qmp_new(uv_loop_t *loop, vc_qmp_t **out)
     if (!q) return -ENOMEM;
     q->loop = loop;
     int rc = uv_timer_init(loop, &q->timer);
-    if (rc < 0) {
-        free(q);
-        return rc;
-    }
-    q->timer.data = q;
-    q->handles = 1;
+    if (rc < 0) goto fail;
+    rc = uv_timer_init(loop, &q->deadline);
+    if (rc < 0) goto fail_timer;
+    rc = uv_prepare_init(loop, &q->prep);
+    if (rc < 0) goto fail_deadline;
+    q->timer.data = q->deadline.data = q->prep.data = q;
+    q->handles = 3;
     *out = q;
     return 0;
+
+    /* Handles that were initialised are closed before q goes: the loop
+     * holds them until their close callbacks. */
+fail_deadline:
+    q->handles++;
+    uv_close((uv_handle_t *)&q->deadline, on_handle_closed);
+fail_timer:
+    q->handles++;
+    uv_close((uv_handle_t *)&q->timer, on_handle_closed);
+    return rc;
+fail:
+    free(q);
+    return rc;
 }
 
 void vc_qmp_set_event_cb(vc_qmp_t *q, vc_qmp_event_cb cb, void *ud)
@@ -622,21 +891,11 @@ int vc_qmp_connect(vc_qmp_t *q, const char *path, double timeout, vc_qmp_ready_c
 
 /* ---- commands ------------------------------------------------------------ */
 
-static void on_cmd_timeout(uv_timer_t *t)
-{
-    qmp_cmd_t *c = t->data;
-    char msg[256];
-    snprintf(msg, sizeof msg, "QMP command %s timed out", c->name);
-    vc_qmp_reply_t r = {-ETIMEDOUT, NULL, NULL, msg, NULL};
-    cmd_finish(c->q, c, &r);
-}
-
 int vc_qmp_execute(vc_qmp_t *q, const char *command, cJSON *args, int fd, double timeout,
                    vc_qmp_reply_cb cb, void *ud, vc_error_t *err)
 {
     int rc;
     int dupfd = -1;
-    cJSON *m = NULL;
     qmp_cmd_t *c = NULL;
     if (q->closing) {
         rc = vc_error_set(err, VC_ECLOSED, "QMP %s: client is closed", command ? command : "?");
@@ -661,54 +920,29 @@ int vc_qmp_execute(vc_qmp_t *q, const char *command, cJSON *args, int fd, double
             goto fail;
         }
     }
-    c = calloc(1, sizeof *c);
-    m = cJSON_CreateObject();
-    if (!c || !m || !(c->name = strdup(command))) {
-        rc = vc_error_set(err, -ENOMEM, "QMP %s: out of memory", command);
-        goto fail;
-    }
-    snprintf(c->id, sizeof c->id, "vc-%llu", (unsigned long long)q->next_id++);
-    if (!cJSON_AddStringToObject(m, "execute", command)) goto nomem;
-    if (args) {
-        if (!cJSON_AddItemToObject(m, "arguments", args)) goto nomem;
-        args = NULL; /* owned by m now */
-    }
-    if (!cJSON_AddStringToObject(m, "id", c->id)) goto nomem;
-    rc = uv_timer_init(q->loop, &c->timer);
-    if (rc < 0) {
-        vc_error_set(err, rc, "QMP %s: timer: %s", command, uv_strerror(rc));
-        goto fail;
-    }
-    c->timer.data = c;
-    c->q = q;
+    size_t namelen = strlen(command);
+    c = malloc(sizeof *c + namelen + 1);
+    if (!c || (!q->table && table_resize(q, TABLE_MIN))) goto nomem;
+    memcpy(c->name, command, namelen + 1);
+    c->id = q->next_id++;
+    char id[24];
+    format_id(id, c->id);
+    rc = q_queue(q, command, args, id, dupfd);
+    if (rc < 0) goto nomem;
+    dupfd = -1; /* owned by the queue */
+    cJSON_Delete(args);
     c->cb = cb;
     c->ud = ud;
-    q->handles++;
-    rc = q_queue(q, m, dupfd);
-    cJSON_Delete(m);
-    m = NULL;
-    if (rc < 0) {
-        vc_error_set(err, rc, "QMP %s: out of memory", command);
-        uv_close((uv_handle_t *)&c->timer, on_cmd_timer_closed);
-        c = NULL;
-        goto fail;
-    }
-    dupfd = -1; /* owned by the queue */
-    uv_timer_start(&c->timer, on_cmd_timeout, (uint64_t)(timeout * 1000.0 + 0.5), 0);
-    c->next = q->pending;
-    if (q->pending) q->pending->prev = c;
-    q->pending = c;
-    q_flush(q);
+    double ms = timeout * 1000.0 + 0.5;
+    c->deadline = uv_now(q->loop) + (uint64_t)(ms < DEADLINE_MAX_MS ? ms : DEADLINE_MAX_MS);
+    cmd_insert(q, c);
+    q_kick(q);
     return 0;
 
 nomem:
     rc = vc_error_set(err, -ENOMEM, "QMP %s: out of memory", command);
 fail:
-    if (c) {
-        free(c->name);
-        free(c);
-    }
-    cJSON_Delete(m);
+    free(c);
     cJSON_Delete(args);
     if (dupfd >= 0) close(dupfd);
     return rc;
@@ -741,6 +975,14 @@ uint64_t vc_qmp_unknown_reply_count(const vc_qmp_t *q)
     return q->unknown;
 }
 
+cJSON *vc_qmp_take_return(vc_qmp_t *q, const vc_qmp_reply_t *reply)
+{
+    if (!q || !reply || !q->cur_ret || reply->ret != q->cur_ret) return NULL;
+    cJSON *ret = cJSON_DetachItemViaPointer(q->cur_msg, q->cur_ret);
+    q->cur_ret = NULL;
+    return ret;
+}
+
 /* ---- close --------------------------------------------------------------- */
 
 /* First close callback: reports everything still owed, from the loop. */
@@ -768,9 +1010,11 @@ void vc_qmp_close(vc_qmp_t *q)
     if (!q || q->closing) return;
     q->closing = 1;
     uv_timer_stop(&q->timer);
-    for (qmp_cmd_t *c = q->pending; c; c = c->next)
-        uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&q->timer, on_main_closed);
+    uv_close((uv_handle_t *)&q->deadline, on_handle_closed);
+    uv_close((uv_handle_t *)&q->prep, on_handle_closed);
+    q->armed = 0;
+    q->prep_active = 0;
     if (q->pipe_inited) {
         uv_read_stop((uv_stream_t *)&q->pipe);
         uv_close((uv_handle_t *)&q->pipe, on_handle_closed);

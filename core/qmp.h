@@ -28,6 +28,14 @@
  * like any other. Every command carries a client-generated "id" and replies
  * are matched by id, so several commands may be in flight; replies with
  * unknown ids are counted and dropped.
+ *
+ * Costs: a reply finds its command in O(1) however many are in flight, and
+ * the client holds four libuv handles for its whole life (the socket, two
+ * timers, a prepare handle), none per command: one timer serves every
+ * command's deadline. The first command queued in a loop iteration is
+ * written at once; those queued after it in the same iteration go out
+ * together in one write, from the prepare handle, before the loop next
+ * waits for I/O. Commands reach QEMU in the order vc_qmp_execute took them.
  */
 #ifndef VC_QMP_H
 #define VC_QMP_H
@@ -45,10 +53,12 @@
 
 typedef struct vc_qmp vc_qmp_t;
 
-/* Outcome of one command. Valid only during the callback. */
+/* Outcome of one command. The struct and everything it points to belong to
+ * the client and are valid only during the callback; the "return" tree can
+ * be kept past it with vc_qmp_take_return, without a copy. */
 typedef struct vc_qmp_reply {
     int status;            /* 0, VC_EQMP, -ETIMEDOUT, VC_EDISCONNECTED, VC_ECLOSED */
-    const cJSON *ret;      /* the "return" member when status == 0 */
+    const cJSON *ret;      /* the "return" member when status == 0, never NULL then */
     const char *err_class; /* QMP error class when status == VC_EQMP, else NULL */
     const char *message;   /* QMP "desc", or what went wrong; never NULL */
     const char *command;   /* the command's name */
@@ -91,6 +101,15 @@ int vc_qmp_connect(vc_qmp_t *q, const char *path, double timeout, vc_qmp_ready_c
  * Allowed once the session is ready (after ready_cb reported 0). */
 int vc_qmp_execute(vc_qmp_t *q, const char *command, cJSON *args, int fd, double timeout,
                    vc_qmp_reply_cb cb, void *ud, vc_error_t *err);
+
+/* Takes the "return" tree of the reply being delivered out of the client:
+ * call it from inside the reply callback, with the reply that callback was
+ * given, when reply->status == 0. The caller then owns the tree and frees it
+ * with cJSON_Delete; reply->ret still points at it for the rest of the
+ * callback. No copy is made. Returns NULL, taking nothing, when called with
+ * any other reply, outside a reply callback, or a second time for the same
+ * reply. */
+cJSON *vc_qmp_take_return(vc_qmp_t *q, const vc_qmp_reply_t *reply);
 
 /* Greeting data; valid once ready. */
 const vc_qmp_version_t *vc_qmp_version(const vc_qmp_t *q);
