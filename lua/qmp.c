@@ -59,7 +59,10 @@ void vc_lua_push_json(lua_State *L, const cJSON *j)
 {
     luaL_checkstack(L, 4, "JSON too deep");
     if (cJSON_IsObject(j)) {
-        lua_newtable(L);
+        int n = 0; /* sized at once: no rehash while it fills */
+        for (const cJSON *c = j->child; c; c = c->next)
+            n++;
+        lua_createtable(L, 0, n);
         for (const cJSON *c = j->child; c; c = c->next) {
             vc_lua_push_json(L, c);
             lua_setfield(L, -2, c->string);
@@ -249,16 +252,15 @@ static int vc_lua_core_qmp_connect(lua_State *L)
 static void on_reply(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
 {
     op_t *op = ud;
-    (void)q;
     qmp_wait_t *w = op->w;
     free(op);
     if (!w) return; /* the waiting task timed out or was cancelled */
     w->op = NULL;
     w->status = r->status;
     if (r->status == 0) {
-        /* The reply is borrowed for this callback only; the task reads it
-         * later, from the loop. */
-        w->ret = r->ret ? cJSON_Duplicate(r->ret, 1) : cJSON_CreateObject();
+        /* The task reads the reply later, from the loop: the tree is taken
+         * over from the client, not copied. */
+        w->ret = vc_qmp_take_return(q, r);
         if (!w->ret) w->status = -ENOMEM;
     } else {
         w->msg = strdup(r->message);
