@@ -47,6 +47,7 @@ struct task {
     int observed;       /* someone took the result with task:wait() */
     int cancel_pending; /* close the coroutine when next drained */
     int queued;
+    int has_kids; /* it spawned tasks, or inherited some: finish() passes them on */
     uint64_t id, parent; /* parent: id of the task that spawned it, or 0 */
     uv_timer_t *timer;   /* deadline of the current wait; made on first use */
     vc_lua_wait_t *wait; /* the wait it is suspended in, or NULL */
@@ -69,6 +70,10 @@ struct rt {
 typedef struct rt_box {
     rt_t *rt;
 } rt_box_t;
+
+/* The task being resumed on this thread, if any: the waiting call it makes
+ * finds its task here, without a registry lookup. */
+static _Thread_local task_t *resuming;
 
 /* ---- the runtime ------------------------------------------------------ */
 
@@ -280,6 +285,7 @@ int vc_lua_wait_yield(lua_State *L, void *w)
 /* Pushes nothing; returns the Task of thread co, or NULL. */
 static task_t *task_of(lua_State *L, lua_State *co)
 {
+    if (resuming && resuming->co == co) return resuming;
     if (lua_getfield(L, LUA_REGISTRYINDEX, TASKS_KEY) != LUA_TTABLE) {
         lua_pop(L, 1);
         return NULL;
@@ -358,8 +364,18 @@ static void finish(task_t *t, int status)
         fprintf(stderr, "vclaunch: task failed: %s\n", luaL_tolstring(M, -1, NULL));
         lua_pop(M, 2);
     }
-    for (task_t *u = rt->first; u; u = u->next)
-        if (u->parent == t->id) u->parent = t->parent;
+    if (t->has_kids) {
+        /* Its unfinished tasks pass to its parent, found in the same walk.
+         * Only a task that spawned some walks the list: a thousand tasks
+         * that each run one command end without a thousand walks. */
+        task_t *up = NULL;
+        int moved = 0;
+        for (task_t *u = rt->first; u; u = u->next) {
+            if (u->parent == t->id) u->parent = t->parent, moved = 1;
+            if (u->id == t->parent) up = u;
+        }
+        if (up && moved) up->has_kids = 1;
+    }
     unlink_task(t);
     close_timer(t);
     luaL_unref(M, LUA_REGISTRYINDEX, t->co_ref);
@@ -424,9 +440,11 @@ static void resume(task_t *t)
         nargs = lua_gettop(t->co) - 1; /* the function's arguments */
     }
     int nres = 0;
-    rt->current = t;
+    task_t *outer = resuming; /* another Lua state's task, resumed by a host from its own */
+    rt->current = resuming = t;
     int rc = lua_resume(t->co, rt->main, nargs, &nres);
     rt->current = NULL;
+    resuming = outer;
     if (rc == LUA_YIELD) {
         lua_pop(t->co, nres);
         if (!t->wait) {
@@ -561,6 +579,7 @@ static int vc_lua_core_spawn(lua_State *L)
     t->rt = rt;
     t->id = rt->next_id++;
     t->parent = parent ? parent->id : 0;
+    if (parent) parent->has_kids = 1;
     t->co = lua_newthread(L);
     lua_pushvalue(L, -2);
     t->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
