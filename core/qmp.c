@@ -97,7 +97,10 @@ struct vc_qmp {
     size_t count;              /* commands waiting */
     qmp_cmd_t *first, *last;   /* the same commands by deadline, earliest first */
     uint64_t armed;            /* the deadline the timer is set for; 0: stopped */
-    cJSON *cur_msg, *cur_ret;  /* the reply being delivered, for vc_qmp_take_return */
+    /* The reply being delivered, for vc_qmp_take_return: its struct, the
+     * message and the "return" tree in it (NULL once taken). */
+    const vc_qmp_reply_t *cur_reply;
+    cJSON *cur_msg, *cur_ret;
     qmp_out_t *out_head, *out_tail;
     qmp_out_t *out_spare; /* one written item kept with its buffer, or NULL */
 };
@@ -635,13 +638,13 @@ static void handle_reply(vc_qmp_t *q, cJSON *msg)
         return;
     }
     /* vc_qmp_take_return may detach ret from msg during the callback. */
-    cJSON *outer_msg = q->cur_msg, *outer_ret = q->cur_ret;
+    vc_qmp_reply_t r = {.status = 0, .ret = ret, .message = "ok"};
+    q->cur_reply = &r;
     q->cur_msg = msg;
     q->cur_ret = ret;
-    vc_qmp_reply_t r = {.status = 0, .ret = ret, .message = "ok"};
     cmd_finish(q, c, &r);
-    q->cur_msg = outer_msg;
-    q->cur_ret = outer_ret;
+    q->cur_reply = NULL;
+    q->cur_msg = q->cur_ret = NULL;
 }
 
 static void handle_line(vc_qmp_t *q, const char *line, size_t len)
@@ -977,7 +980,7 @@ uint64_t vc_qmp_unknown_reply_count(const vc_qmp_t *q)
 
 cJSON *vc_qmp_take_return(vc_qmp_t *q, const vc_qmp_reply_t *reply)
 {
-    if (!q || !reply || !q->cur_ret || reply->ret != q->cur_ret) return NULL;
+    if (!q || !reply || reply != q->cur_reply || !q->cur_ret) return NULL;
     cJSON *ret = cJSON_DetachItemViaPointer(q->cur_msg, q->cur_ret);
     q->cur_ret = NULL;
     return ret;

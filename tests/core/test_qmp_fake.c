@@ -31,6 +31,7 @@ struct srv {
     int crlf;
     srv_handler handler;
     int ncmds;
+    int seen; /* commands received, qmp_capabilities not counted */
     char ids[8][32];
     char cmds[8][32];
 };
@@ -103,6 +104,7 @@ static void srv_line(srv_t *s, const char *line)
         if (s->on_caps) srv_send(s, s->on_caps);
         srv_reply(s, id->valuestring, "{}");
     } else {
+        s->seen++;
         if (s->ncmds < 8) {
             snprintf(s->ids[s->ncmds], sizeof s->ids[0], "%s", id->valuestring);
             snprintf(s->cmds[s->ncmds], sizeof s->cmds[0], "%s", ex->valuestring);
@@ -799,6 +801,211 @@ static void test_fd_order(void)
     teardown();
 }
 
+/* ---- reply ownership, deadlines, batching ------------------------------- */
+
+static cJSON *taken;      /* what the callback took */
+static int take_again;    /* a second take of the same reply gave something */
+static int take_other;    /* a take with another reply gave something */
+
+static void on_take(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
+{
+    (void)ud;
+    if (++C.replies >= C.want) C.enough = 1;
+    C.status[0] = r->status;
+    vc_qmp_reply_t other = *r; /* same fields, not the reply being delivered */
+    take_other = vc_qmp_take_return(q, &other) != NULL;
+    taken = vc_qmp_take_return(q, r);
+    ASSERT(r->status != 0 || r->ret == taken); /* still readable in the callback */
+    take_again = vc_qmp_take_return(q, r) != NULL;
+}
+
+static void h_nested(srv_t *s, const char *cmd, const char *id)
+{
+    (void)cmd;
+    srv_reply(s, id, "{\"status\":\"running\",\"nested\":{\"list\":[1,2,3]}}");
+}
+
+static void test_take_return(void)
+{
+    setup();
+    connect_ready();
+    S.handler = h_nested;
+    vc_error_t err;
+    ASSERT_INT_EQ(vc_qmp_execute(Q, "query-status", NULL, -1, 5, on_take, NULL, &err), 0);
+    run_replies(1);
+    ASSERT_INT_EQ(C.status[0], 0);
+    ASSERT(taken);
+    ASSERT_INT_EQ(take_again, 0);
+    ASSERT_INT_EQ(take_other, 0);
+    /* Outside a callback nothing is handed out. */
+    vc_qmp_reply_t none = {.status = 0, .ret = taken, .message = "ok"};
+    ASSERT(!vc_qmp_take_return(Q, &none));
+    /* The tree outlives the callback and the line it came from: the session
+     * goes on, its read buffer is reused, and the tree is the caller's. */
+    S.handler = h_status;
+    exec("query-status", NULL, 1, 5);
+    run_replies(2);
+    char *text = cJSON_PrintUnformatted(taken);
+    ASSERT(text);
+    ASSERT_STR_EQ(text, "{\"status\":\"running\",\"nested\":{\"list\":[1,2,3]}}");
+    free(text);
+    cJSON_Delete(taken);
+    taken = NULL;
+    /* An error reply has no tree to take. */
+    S.handler = h_error;
+    ASSERT_INT_EQ(vc_qmp_execute(Q, "device_del", NULL, -1, 5, on_take, NULL, &err), 0);
+    run_replies(3);
+    ASSERT_INT_EQ(C.status[0], VC_EQMP);
+    ASSERT(!taken);
+    teardown();
+}
+
+/* Deadlines: one timer serves every command, whatever order the deadlines
+ * come in and whatever the callbacks queue. */
+static int timeouts[8], ntimeouts;
+
+static void on_timed(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
+{
+    int tag = (int)(intptr_t)ud;
+    if (++C.replies >= C.want) C.enough = 1;
+    C.status[tag] = r->status;
+    if (r->status != -ETIMEDOUT) return;
+    timeouts[ntimeouts++] = tag;
+    if (tag == 3) {
+        /* From inside the timeout callback: due before tag 1's deadline. */
+        vc_error_t err;
+        ASSERT_INT_EQ(vc_qmp_execute(q, "late-short", NULL, -1, 0.05, on_timed, (void *)5, &err),
+                      0);
+    }
+}
+
+static void test_deadlines(void)
+{
+    setup();
+    connect_ready();
+    S.handler = NULL; /* answers nothing until told */
+    static const double t[] = {5, 0.3, 5, 0.15, 5};
+    vc_error_t err;
+    for (int i = 0; i < 5; i++)
+        ASSERT_INT_EQ(vc_qmp_execute(Q, "query-x", NULL, -1, t[i], on_timed, (void *)(intptr_t)i,
+                                     &err),
+                      0);
+    ntimeouts = 0;
+    run_replies(3);
+    ASSERT_INT_EQ(ntimeouts, 3);
+    ASSERT_INT_EQ(timeouts[0], 3); /* 0.15 s */
+    ASSERT_INT_EQ(timeouts[1], 5); /* queued at 0.15 s, 0.05 s */
+    ASSERT_INT_EQ(timeouts[2], 1); /* 0.3 s */
+    ASSERT_INT_EQ(C.replies, 3);
+    /* The others still wait, and get their replies. */
+    for (int i = 0; i < 5; i += 2)
+        srv_reply(&S, S.ids[i], "{}");
+    run_replies(6);
+    for (int i = 0; i < 5; i += 2)
+        ASSERT_INT_EQ(C.status[i], 0);
+    ASSERT_INT_EQ(C.status[1], -ETIMEDOUT);
+    ASSERT_INT_EQ(C.status[3], -ETIMEDOUT);
+    ASSERT_INT_EQ(C.status[5], -ETIMEDOUT);
+    ASSERT_INT_EQ(vc_qmp_unknown_reply_count(Q), 0);
+    teardown();
+}
+
+/* Many commands queued in one go reach the server in the order they were
+ * queued, an fd command among them, and replies find their commands
+ * whatever order they come back in. */
+#define BATCH 300
+static int batch_next; /* the reply expected next */
+static int batch_seen[BATCH];
+static char batch_ids[BATCH][32];
+static long batch_writes; /* write system calls when the last command came in */
+
+static long write_syscalls(void);
+
+static void h_batch(srv_t *s, const char *cmd, const char *id)
+{
+    int i = s->seen - 1;
+    char want[32];
+    snprintf(want, sizeof want, "c-%d", i);
+    ASSERT_STR_EQ(cmd, i == BATCH / 2 ? "getfd" : want);
+    snprintf(batch_ids[i], sizeof batch_ids[i], "%s", id);
+    if (s->seen < BATCH) return;
+    batch_writes = write_syscalls();
+    /* Every command is in: answer them newest first. */
+    for (int j = BATCH - 1; j >= 0; j--) {
+        char ret[32];
+        snprintf(ret, sizeof ret, "{\"n\":%d}", j);
+        srv_reply(s, batch_ids[j], ret);
+    }
+}
+
+static void on_batch(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
+{
+    (void)q;
+    int tag = (int)(intptr_t)ud;
+    ASSERT_INT_EQ(r->status, 0);
+    ASSERT_INT_EQ(tag, BATCH - 1 - batch_next);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(r->ret, "n");
+    ASSERT(cJSON_IsNumber(n));
+    ASSERT_INT_EQ(n->valueint, tag); /* the reply of that very command */
+    batch_seen[tag]++;
+    if (++batch_next == BATCH) C.enough = 1;
+}
+
+/* Write system calls this process made so far, or -1 when the kernel does
+ * not count them (no task I/O accounting). */
+static long write_syscalls(void)
+{
+    FILE *f = fopen("/proc/self/io", "r");
+    if (!f) return -1;
+    char line[128];
+    long n = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "syscw: %ld", &n) == 1) break;
+    fclose(f);
+    return n;
+}
+
+static void test_batch_order(void)
+{
+    setup();
+    connect_ready();
+    S.handler = h_batch;
+    batch_next = 0;
+    memset(batch_seen, 0, sizeof batch_seen);
+    int pfd[2];
+    ASSERT_INT_EQ(pipe(pfd), 0);
+    vc_error_t err;
+    long w0 = write_syscalls();
+    for (int i = 0; i < BATCH; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "c-%d", i);
+        int fd = i == BATCH / 2 ? pfd[0] : -1;
+        ASSERT_INT_EQ(vc_qmp_execute(Q, fd >= 0 ? "getfd" : name, NULL, fd, 5, on_batch,
+                                     (void *)(intptr_t)i, &err),
+                      0);
+    }
+    /* The first command was written at once; the rest wait for the loop. */
+    long w1 = write_syscalls();
+    ASSERT_INT_EQ(S.seen, 0);
+    C.enough = 0;
+    vc_test_run_until(&loop, &C.enough, 10, "batch replies");
+    ASSERT_INT_EQ(S.seen, BATCH);
+    if (w0 >= 0) {
+        ASSERT_INT_EQ(w1 - w0, 1);
+        /* The other 299 in 3 items (before the fd, the fd's own, after it),
+         * sent once the loop ran: the fd's by sendmsg, which syscw does not
+         * count, each other in one write when the socket takes it whole
+         * (16 KiB here). The server answers nothing before the last. */
+        ASSERT(batch_writes - w1 <= 4);
+    }
+    for (int i = 0; i < BATCH; i++)
+        ASSERT_INT_EQ(batch_seen[i], 1);
+    ASSERT_INT_EQ(vc_qmp_unknown_reply_count(Q), 0);
+    close(pfd[0]);
+    close(pfd[1]);
+    teardown();
+}
+
 static void test_connect_refused(void)
 {
     setup();
@@ -835,5 +1042,8 @@ int main(void)
     RUN(test_close_with_pending);
     RUN(test_fd_order);
     RUN(test_connect_refused);
+    RUN(test_take_return);
+    RUN(test_deadlines);
+    RUN(test_batch_order);
     return 0;
 }

@@ -78,6 +78,25 @@ static void on_reply(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
     replies++;
 }
 
+/* A burst: BURST commands queued at once; replies come back in order and
+ * each "return" tree is taken over, not copied. */
+#define BURST 200
+static int burst_done, burst_next;
+
+static void on_burst(vc_qmp_t *q, const vc_qmp_reply_t *r, void *ud)
+{
+    int tag = (int)(intptr_t)ud;
+    if (r->status) VC_FAIL("burst %d: %d %s", tag, r->status, r->message);
+    ASSERT_INT_EQ(tag, burst_next);
+    cJSON *ret = vc_qmp_take_return(q, r);
+    ASSERT(ret);
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(ret, "status");
+    ASSERT(cJSON_IsString(st));
+    ASSERT_STR_EQ(st->valuestring, "paused");
+    cJSON_Delete(ret);
+    if (++burst_next == BURST) burst_done = 1;
+}
+
 static void run_cmd(const char *cmd, cJSON *args, int fd)
 {
     vc_error_t err;
@@ -160,6 +179,13 @@ int main(void)
     vc_test_run_until(&loop, &replies, 15, "closefd error");
     ASSERT_INT_EQ(last_status, VC_EQMP);
     ASSERT_STR_EQ(last_class, "GenericError");
+
+    vc_error_t berr;
+    for (int i = 0; i < BURST; i++)
+        if (vc_qmp_execute(Q, "query-status", NULL, -1, 10, on_burst, (void *)(intptr_t)i, &berr))
+            VC_FAIL("burst %d: %s", i, berr.msg);
+    vc_test_run_until(&loop, &burst_done, 30, "burst");
+    ASSERT_INT_EQ(vc_qmp_unknown_reply_count(Q), 0);
 
     run_cmd("quit", NULL, -1);
     vc_test_run_until(&loop, &exited, 30, "QEMU exit");
