@@ -42,9 +42,8 @@ void vc_lua_push_error(lua_State *L, const char *kind, const char *msg)
     lua_setmetatable(L, -2);
 }
 
-/* Raises the error object on top of the stack with its where set to the
- * position of level (as in luaL_where). */
-static int raise_top(lua_State *L, int level)
+/* See vc_lua.h. */
+void vc_lua_set_where(lua_State *L, int level)
 {
     luaL_where(L, level); /* "file:line: " or "" */
     size_t n;
@@ -54,6 +53,13 @@ static int raise_top(lua_State *L, int level)
         lua_setfield(L, -3, "where");
     }
     lua_pop(L, 1);
+}
+
+/* Raises the error object on top of the stack with its where set to the
+ * position of level (as in luaL_where). */
+static int raise_top(lua_State *L, int level)
+{
+    vc_lua_set_where(L, level);
     return lua_error(L);
 }
 

@@ -261,17 +261,11 @@ static int wait_k(lua_State *L, int status, lua_KContext ctx)
     free_wait(w);
     if (n >= 0) return n;
     /* An error object without a position points at the waiting call. */
-    if (lua_istable(L, -1) && lua_getfield(L, -1, "where") == LUA_TNIL) {
+    if (lua_istable(L, -1)) {
+        int unset = lua_getfield(L, -1, "where") == LUA_TNIL;
         lua_pop(L, 1);
-        luaL_where(L, 1);
-        size_t len;
-        const char *s = lua_tolstring(L, -1, &len);
-        if (len > 2) {
-            lua_pushlstring(L, s, len - 2);
-            lua_setfield(L, -3, "where");
-        }
+        if (unset) vc_lua_set_where(L, 1);
     }
-    lua_pop(L, 1);
     return lua_error(L);
 }
 

@@ -11,6 +11,9 @@
 /* Pushes an error object: a table {kind = kind, message = msg} whose
  * metatable "vclaunch.Error" gives __tostring. */
 void vc_lua_push_error(lua_State *L, const char *kind, const char *msg);
+/* Sets field where of the error object on top of the stack to the position
+ * of level (as in luaL_where, without the ": "); nothing when unknown. */
+void vc_lua_set_where(lua_State *L, int level);
 /* Raises an error object built from a core error; never returns. The
  * message is prefixed with the caller's position (level as in luaL_where). */
 int vc_lua_raise(lua_State *L, int level, const char *kind, const char *fmt, ...)

@@ -56,8 +56,9 @@ M.MAX_MEMORY = 16 * 1024 * 1024
 -- ---- the kinds' tables, read once ---------------------------------------
 
 local kind_facts
--- Per kind: the default transport (nil: no transport field) and whether it
--- has disable_modern.
+-- Per kind: the default transport (nil: no transport field), whether it
+-- has disable_modern (legacy), a bus field (bus) and a device_id field
+-- (device_id).
 local function kind_info(kind)
   if not kind_facts then
     kind_facts = {}
@@ -66,12 +67,15 @@ local function kind_info(kind)
       for _, f in ipairs(k.fields) do
         if f.name == "transport" then info.transport = f.default or false end
         if f.name == "disable_modern" then info.legacy = true end
+        if f.name == "bus" then info.bus = true end
+        if f.name == "device_id" then info.device_id = true end
       end
       kind_facts[name] = info
     end
   end
   return kind_facts[kind] or {}
 end
+M.kind_info = kind_info
 
 -- ---- shared checks ------------------------------------------------------
 

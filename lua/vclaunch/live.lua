@@ -23,25 +23,6 @@ local HOTPLUG = {drives = true, endpoints = true, volumes = true, sockets = true
 -- Controllers an appender adds once and later items share: they stay.
 local SHARED = {["virtio-scsi"] = true, ["virtio-serial"] = true}
 
--- Per kind: whether it has a bus field, a device_id field, its default
--- transport. Read once from the core's tables.
-local kind_facts
-local function facts(kind)
-  if not kind_facts then
-    kind_facts = {}
-    for name, k in pairs(core.kinds()) do
-      local f = {}
-      for _, field in ipairs(k.fields) do
-        if field.name == "bus" then f.bus = true end
-        if field.name == "device_id" then f.device_id = true end
-        if field.name == "transport" then f.transport = field.default end
-      end
-      kind_facts[name] = f
-    end
-  end
-  return kind_facts[kind] or {}
-end
-
 local function copy_ctx(ctx)
   local c = {}
   for k, v in pairs(ctx) do c[k] = v end
@@ -184,7 +165,7 @@ function M.hotplug(vm, concept, item, opts)
   end
   for i, dev in ipairs(devs) do
     local kind, f = dev[1], dev[2]
-    local info = facts(kind)
+    local info = concepts.kind_info(kind)
     if info.device_id and f.device_id == nil then f.device_id = (f.id or f.chardev) .. "-dev" end
     -- What QMP cannot add is refused before anything is placed.
     local okcan, e = pcall(core.hotplug, kind, f)

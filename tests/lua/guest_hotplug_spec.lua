@@ -22,46 +22,9 @@ local function image(name, mib)
   return path
 end
 
-local function boot(name, fields)
-  local spec = {name = name, memory = 256,
-                kernel = {path = guest .. "/vmlinuz", initrd = guest .. "/initrd.img",
-                          params = "vc.cmd=shell"}}
-  for k, v in pairs(fields or {}) do spec[k] = v end
-  local vm = vc.pod(spec):start()
-  vm.console:expect("VCLAUNCH%-GUEST%-READY", 120)
-  vm.console:expect("# ", 60)
-  return vm
-end
-
--- Runs a shell command in the guest; returns its output lines (those
--- between the markers, so the echo of the command line is not taken for
--- output). Only the end marker is awaited: a pattern like "." would also
--- match the first letters of a line still coming in.
-local n = 0
-local function sh(vm, cmd, timeout)
-  n = n + 1
-  local mark = "OUT" .. n
-  vm.console:send(("echo %s-BEGIN; %s; echo %s-END\n"):format(mark, cmd, mark))
-  vm.console:expect("^" .. mark .. "%-END$", timeout or 30)
-  local lines, inside = {}, false
-  for _, line in ipairs(vm.console:history()) do
-    if line == mark .. "-BEGIN" then
-      inside, lines = true, {}
-    elseif line == mark .. "-END" then
-      break
-    elseif inside then
-      lines[#lines + 1] = line
-    end
-  end
-  return lines
-end
-
--- Waits in the guest until cond (a shell test) holds.
-local function until_(vm, cond)
-  sh(vm, ("i=0; while ! { %s; } && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done"):format(cond),
-     60)
-  return #sh(vm, ("%s && echo yes"):format(cond)) > 0
-end
+local shell = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
+                    "/tests/lua/guest_shell.lua")
+local boot, sh, until_ = shell.boot, shell.sh, shell.until_
 
 -- The PCI path ("01/00") of the block device whose serial is serial, as
 -- the guest sees it under /sys/bus/pci/devices.

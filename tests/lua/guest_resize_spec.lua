@@ -6,49 +6,15 @@
 -- the pod does not allow refused before any QMP command; a vCPU and memory
 -- added to a pc guest. Two guest boots, three frozen VMs.
 local vc = require "vclaunch"
-local guest = assert(os.getenv("VC_GUEST_DIR"), "VC_GUEST_DIR is not set")
 
 vc.options.accel = "tcg"
 
+local shell = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
+                    "/tests/lua/guest_shell.lua")
+local sh, until_ = shell.sh, shell.until_
+-- no udev in the test guest: hot-added memory is onlined by the kernel
 local function boot(name, fields)
-  local spec = {name = name, memory = 256,
-                kernel = {path = guest .. "/vmlinuz", initrd = guest .. "/initrd.img",
-                          -- no udev in the test guest: hot-added memory is
-                          -- onlined by the kernel
-                          params = "vc.cmd=shell memhp_default_state=online"}}
-  for k, v in pairs(fields or {}) do spec[k] = v end
-  local vm = vc.pod(spec):start()
-  vm.console:expect("VCLAUNCH%-GUEST%-READY", 120)
-  vm.console:expect("# ", 60)
-  return vm
-end
-
--- Runs a shell command in the guest; returns its output lines (those
--- between the markers; only the end marker is awaited).
-local n = 0
-local function sh(vm, cmd, timeout)
-  n = n + 1
-  local mark = "OUT" .. n
-  vm.console:send(("echo %s-BEGIN; %s; echo %s-END\n"):format(mark, cmd, mark))
-  vm.console:expect("^" .. mark .. "%-END$", timeout or 30)
-  local lines, inside = {}, false
-  for _, line in ipairs(vm.console:history()) do
-    if line == mark .. "-BEGIN" then
-      inside, lines = true, {}
-    elseif line == mark .. "-END" then
-      break
-    elseif inside then
-      lines[#lines + 1] = line
-    end
-  end
-  return lines
-end
-
--- Waits in the guest until cond (a shell test) holds; whether it does.
-local function until_(vm, cond)
-  sh(vm, ("i=0; while ! { %s; } && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done"):format(cond),
-     60)
-  return #sh(vm, ("%s && echo yes"):format(cond)) > 0
+  return shell.boot(name, fields, "memhp_default_state=online")
 end
 
 local function cpus_online(vm) return sh(vm, "cat /sys/devices/system/cpu/online")[1] end
