@@ -11,6 +11,9 @@ local core = require "vclaunch.core"
 local helpers = require "vclaunch.helpers"
 local guest = assert(os.getenv("VC_GUEST_DIR"), "VC_GUEST_DIR is not set")
 local bin = assert(os.getenv("VC_BIN"), "VC_BIN is not set")
+local shell = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
+                     "/tests/lua/guest_shell.lua")
+local sh = shell.sh
 
 vc.options.accel = "tcg"
 
@@ -70,27 +73,6 @@ local function spec(name, fields)
   return t
 end
 
--- Runs a shell command in the guest; returns its output lines (between
--- markers, so that the echo of the command line is not taken for output).
-local n = 0
-local function sh(vm, cmd, timeout)
-  n = n + 1
-  local mark = "OUT" .. n
-  vm.console:send(("echo %s-BEGIN; %s; echo %s-END\n"):format(mark, cmd, mark))
-  vm.console:expect("^" .. mark .. "%-END$", timeout or 60)
-  local lines, inside = {}, false
-  for _, line in ipairs(vm.console:history()) do
-    if line == mark .. "-BEGIN" then
-      inside, lines = true, {}
-    elseif line == mark .. "-END" then
-      break
-    elseif inside then
-      lines[#lines + 1] = line
-    end
-  end
-  return lines
-end
-
 describe("virtio-fs volumes vclaunch serves", function()
   it("finds a virtiofsd on this host", function()
     eq(virtiofsd ~= nil, true, "virtiofsd on PATH or at " ..
@@ -132,13 +114,11 @@ describe("virtio-fs volumes vclaunch serves", function()
                  or {type = "virtio-fs", host_path = ro, tag = "ro", cache = "always"}
 
   it("shares two directories the guest mounts, reads and writes", function()
-    local vm = vc.pod(spec("vfs-guest", {volumes = {
-      {type = "virtio-fs", host_path = rw, tag = "rw", cache = "none"}, second}})):start()
+    local vm = shell.boot("vfs-guest", {volumes = {
+      {type = "virtio-fs", host_path = rw, tag = "rw", cache = "none"}, second}})
     local pids = vm:pids()
     eq(#pids.helpers, 2, "two helpers")
     eq(pids.helpers[1].tag .. "," .. pids.helpers[2].tag, "rw,ro", "their tags")
-    vm.console:expect("VCLAUNCH%-GUEST%-READY", 120)
-    vm.console:expect("# ", 60)
     eq(table.concat(sh(vm, "mkdir -p /mnt/rw /mnt/ro && mount -t virtiofs rw /mnt/rw && " ..
                            "mount -t virtiofs ro /mnt/ro && echo mounted"), "\n"), "mounted")
     eq(sh(vm, "cat /mnt/rw/from-host.txt")[1], token .. "-rw", "the rw share's host file")
