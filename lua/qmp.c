@@ -321,7 +321,9 @@ static int vc_lua_qmp_execute(lua_State *L)
     luaL_argcheck(L, timeout > 0, 4, "timeout must be positive");
     int fd = lua_isnoneornil(L, 5) ? -1 : check_fd(L, 5);
     vc_lua_check_task(L, "qmp:execute");
-    vc_error_t err = {0};
+    vc_error_t err; /* not zeroed whole: a kilobyte on every command */
+    err.code = 0;
+    err.msg[0] = '\0';
     cJSON *args = NULL;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
