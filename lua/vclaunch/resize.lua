@@ -194,10 +194,23 @@ function M.resize_vcpus(vm, n, opts)
     add_cpu(vm, st, present, n, opts)
     present = present_cpus(vm, opts.timeout)
   end
+  local removed = false
   while present > n and #st.cpus > 0 and present - st.cpus[#st.cpus].count >= n do
     tcg(vm, st, opts.timeout)
+    local count = st.cpus[#st.cpus].count
     remove_cpu(vm, st, opts)
+    -- the slot frees before query-cpus-fast drops the vCPU: count by hand
+    present, removed = present - count, true
+  end
+  if removed then
+    -- and return what QEMU reports once it agrees (bounded)
+    local want, deadline, pause = present, core.now() + opts.timeout, 0.02
     present = present_cpus(vm, opts.timeout)
+    while present ~= want and core.now() < deadline do
+      core.sleep(pause)
+      pause = math.min(pause * 2, 0.25)
+      present = present_cpus(vm, opts.timeout)
+    end
   end
   return present
 end
