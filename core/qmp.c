@@ -25,6 +25,9 @@
 /* Likewise for output: a burst of commands may grow one write buffer to
  * megabytes; only a buffer up to this size is kept for the next commands. */
 #define OUT_KEEP (4 * READ_CHUNK)
+/* Commands queued in one loop iteration are written together, at the latest
+ * once this many bytes wait (about 1300 query-status). */
+#define FLUSH_AT (64 * 1024)
 /* The id table never shrinks below this many buckets. */
 #define TABLE_MIN 16
 /* Deadlines are clamped to about 30 000 years so that a huge timeout does
@@ -483,10 +486,16 @@ static void on_prepare(uv_prepare_t *p)
  * at once: a command sent alone waits for nothing. That starts the prepare
  * handle, and the commands queued after it in the same iteration wait for
  * it: it runs once, before the loop next waits for I/O, and sends them all
- * in one write. */
+ * in one write. A long run of them (thousands of tasks that each queue one
+ * in the same iteration) is also written every FLUSH_AT bytes, so that QEMU
+ * works on the first ones while the last are being queued. */
 static void q_kick(vc_qmp_t *q)
 {
-    if (q->prep_active) return;
+    if (q->prep_active) {
+        qmp_out_t *t = q->out_tail;
+        if (!q->writing && t && t->len - t->off >= FLUSH_AT) q_flush(q);
+        return;
+    }
     q_flush(q);
     uv_prepare_start(&q->prep, on_prepare);
     q->prep_active = 1;
