@@ -33,9 +33,11 @@
  * the client holds four libuv handles for its whole life (the socket, two
  * timers, a prepare handle), none per command: one timer serves every
  * command's deadline. The first command queued in a loop iteration is
- * written at once; those queued after it in the same iteration go out
- * together in one write, from the prepare handle, before the loop next
- * waits for I/O. Commands reach QEMU in the order vc_qmp_execute took them.
+ * written at once, from inside vc_qmp_execute (a non-blocking write; what
+ * the socket does not take waits for the loop); those queued after it in
+ * the same iteration go out together in one write, from the prepare handle,
+ * before the loop next waits for I/O, or every 64 KiB in a long run.
+ * Commands reach QEMU in the order vc_qmp_execute took them.
  */
 #ifndef VC_QMP_H
 #define VC_QMP_H
