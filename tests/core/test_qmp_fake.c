@@ -884,7 +884,8 @@ static void test_deadlines(void)
     setup();
     connect_ready();
     S.handler = NULL; /* answers nothing until told */
-    static const double t[] = {5, 0.3, 5, 0.15, 5};
+    /* Wide gaps, so that a slow loop does not swap two deadlines. */
+    static const double t[] = {5, 1.0, 5, 0.1, 5};
     vc_error_t err;
     for (int i = 0; i < 5; i++)
         ASSERT_INT_EQ(vc_qmp_execute(Q, "query-x", NULL, -1, t[i], on_timed, (void *)(intptr_t)i,
@@ -893,9 +894,9 @@ static void test_deadlines(void)
     ntimeouts = 0;
     run_replies(3);
     ASSERT_INT_EQ(ntimeouts, 3);
-    ASSERT_INT_EQ(timeouts[0], 3); /* 0.15 s */
-    ASSERT_INT_EQ(timeouts[1], 5); /* queued at 0.15 s, 0.05 s */
-    ASSERT_INT_EQ(timeouts[2], 1); /* 0.3 s */
+    ASSERT_INT_EQ(timeouts[0], 3); /* 0.1 s */
+    ASSERT_INT_EQ(timeouts[1], 5); /* queued at 0.1 s, 0.05 s */
+    ASSERT_INT_EQ(timeouts[2], 1); /* 1 s */
     ASSERT_INT_EQ(C.replies, 3);
     /* The others still wait, and get their replies. */
     for (int i = 0; i < 5; i += 2)
