@@ -71,7 +71,7 @@ void vc_lua_check_task(lua_State *L, const char *what);
  * record is freed by the runtime (ops->release frees what it holds). */
 typedef struct task vc_lua_task_t;
 typedef struct vc_lua_wait vc_lua_wait_t;
-enum { VC_WAIT_PENDING, VC_WAIT_DONE, VC_WAIT_TIMEOUT, VC_WAIT_CANCELLED };
+enum { VC_WAIT_PENDING, VC_WAIT_DONE, VC_WAIT_TIMEOUT };
 typedef struct vc_lua_wait_ops {
     const char *what; /* the call, for messages: "qmp:execute" */
     /* Pushes the results and returns their count, or pushes an error
