@@ -336,11 +336,13 @@ M.rows = {
    build = function(b) return {{"smp", call(b.arch, "smp", b.pod)}} end,
    fields = {vcpus = "cpus", max_vcpus = {"maxcpus", "sockets"}}},
   {field = "max_vcpus", schema = {type = "integer", min = 1}},
-  {field = "memory", schema = {type = "integer", min = 1}, present = always,
+  -- memory sizes: MiB, or "512M"/"2G" (schema.size_mib); vclaunch.pod
+  -- turns them into MiB before the checks and the arch see them
+  {field = "memory", schema = {type = "size"}, present = always,
    checks = {memory_check("memory")},
    build = function(b) return {{"memory", call(b.arch, "memory", b.pod)}} end,
    fields = {memory = "size", max_memory = "maxmem", memory_slots = "slots"}},
-  {field = "max_memory", schema = {type = "integer", min = 1}, capability = "memory_hotplug",
+  {field = "max_memory", schema = {type = "size"}, capability = "memory_hotplug",
    checks = {memory_check("max_memory"), function(v, pod, arch)
      if v < (pod.memory or arch.default_memory) then return "max_memory is below memory" end
    end}},

@@ -25,6 +25,12 @@ local function validate(t)
   local arch = archs.resolve(t.arch or "amd64")
   local view = {}
   for k, v in pairs(t) do view[k] = v end
+  -- sizes as the rows and the arch read them: MiB
+  for _, row in ipairs(concepts.rows) do
+    if row.field and row.schema and row.schema.type == "size" and t[row.field] ~= nil then
+      view[row.field] = schema.size_mib(t[row.field])
+    end
+  end
   view.machine, view.name, view.arch = t.machine or arch.default_machine, t.name or "vm", arch.name
   concepts.check_pod(view, arch)
   return arch, view

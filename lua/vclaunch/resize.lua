@@ -230,7 +230,7 @@ end
 --- memory itself (memhp_default_state=online on its kernel command line,
 --- or a udev rule); Linux on amd64 adds memory in 128 MiB blocks.
 ---@param vm table the VM
----@param mib integer the new size in MiB
+---@param mib integer|string the new size in MiB, or a size string ("1G")
 ---@param opts? {timeout?: number} seconds per QMP command (default 30)
 ---@return integer mib the size QEMU reports (base + plugged memory)
 function M.resize_memory(vm, mib, opts)
@@ -276,6 +276,11 @@ function M.resize_memory(vm, mib, opts)
   repeat
     id, mem = "dimm" .. k, "dimm" .. k .. "-mem"
     k = k + 1
+  if type(mib) == "string" then -- "2G" as pod.memory takes it
+    local why
+    mib, why = require("vclaunch.schema").size_mib(mib)
+    if not mib then fail("usage", "vm:resize_memory: " .. why) end
+  end
   until not id_taken(vm, id) and not id_taken(vm, mem) and not st.dimm_ids[id]
   -- The same backend kind as the boot memory (hugepages, shared memory).
   local backend = archs.call(pod.arch, "memory_backend", pod:placement(), spec)

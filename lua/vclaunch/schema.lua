@@ -20,6 +20,7 @@ M.STR, M.PATH, M.INT, M.BOOL = {type = "string"}, {type = "path"}, {type = "inte
 M.ID = {type = "string"} -- checked by the kind that carries it
 
 local PHRASES = {string = "a string", path = "a path (string)", integer = "an integer",
+                 size = "an integer (MiB) or a size string like \"512M\" or \"2G\"",
                  boolean = "a boolean", record = "a table", list = "a list",
                  arch = "an arch name or a policy from vclaunch.arch()", any = "a value"}
 
@@ -34,8 +35,61 @@ local function matches_type(v, t)
   elseif t == "boolean" then return type(v) == "boolean"
   elseif t == "record" or t == "list" then return type(v) == "table" and not is_policy(v)
   elseif t == "arch" then return type(v) == "string" or is_policy(v)
+  elseif t == "size" then return math.type(v) == "integer" or type(v) == "string"
   end
   return true
+end
+
+local MiB = 1024 * 1024
+local UNITS = {b = 1, k = 1024, m = MiB, g = 1024 * MiB, t = 1024 * 1024 * MiB}
+
+--- A memory size in MiB: an integer is MiB; a string is a number (digits,
+--- optionally a fraction: "1.5G") and a binary unit, K, M, G or T, case
+--- insensitive, optionally followed by "iB" or "B" ("2G", "2GiB" and "2gb"
+--- are all 2048 MiB), or "B" alone for bytes; without a unit it is MiB, as
+--- QEMU's -m reads it. The size must be a whole number of MiB, at least
+--- 1 MiB. Returns the MiB, or nil and what is wrong.
+---@param v integer|string
+---@return integer|nil mib
+---@return string|nil why
+function M.size_mib(v)
+  if math.type(v) == "integer" then
+    if v < 1 then return nil, ("%d MiB is not a size (at least 1)"):format(v) end
+    return v
+  end
+  if type(v) ~= "string" then return nil, "expected an integer (MiB) or a size string" end
+  local int, frac, unit = v:match("^(%d+)%.?(%d*)(%a*)$")
+  local ok = int and not (frac == "" and v:find(".", 1, true))
+  local scale
+  if ok then
+    local u = unit:lower()
+    if u == "" then scale = MiB
+    elseif u == "b" then scale = 1
+    else
+      local prefix, rest = u:sub(1, 1), u:sub(2)
+      scale = prefix ~= "b" and UNITS[prefix]
+      if rest ~= "" and rest ~= "b" and rest ~= "ib" then scale = nil end
+    end
+  end
+  if not scale then
+    return nil, ("%q is not a size like \"512M\", \"2G\", \"1.5GiB\" (units K, M, G, T; " ..
+                 "no unit: MiB)"):format(v)
+  end
+  -- exact integer arithmetic: 15 digits of T is far above any limit
+  int = int:gsub("^0+(%d)", "%1")
+  if #int > 15 or #frac > 9 then return nil, ("%q is too large or too precise"):format(v) end
+  local bytes = math.tointeger(tonumber(int)) * scale
+  if frac ~= "" then
+    local den = math.tointeger(10 ^ #frac)
+    local num = math.tointeger(tonumber(frac)) * scale
+    if num % den ~= 0 then return nil, ("%q is not a whole number of bytes"):format(v) end
+    bytes = bytes + num // den
+  end
+  if bytes < 1 then return nil, ("%q is not a size (at least 1M)"):format(v) end
+  if bytes % MiB ~= 0 then
+    return nil, ("%q is not a whole number of MiB (%d bytes)"):format(v, bytes)
+  end
+  return bytes // MiB
 end
 
 local function got(v)
@@ -100,7 +154,12 @@ function check_value(v, f, where, name)
       error(("%s: %q is not one of: %s"):format(label, v, table.concat(f.values, ", ")), 0)
     end
   end
-  if t == "integer" then
+  if t == "size" then
+    local mib, why = M.size_mib(v)
+    if not mib then error(("%s: %s"):format(label, why), 0) end
+    v = mib
+  end
+  if t == "integer" or t == "size" then
     if f.max and (v < (f.min or v) or v > f.max) then
       error(("%s: %d is out of range (%d to %d)"):format(label, v, f.min or 0, f.max), 0)
     elseif f.min and v < f.min then
