@@ -237,6 +237,11 @@ function M.resize_memory(vm, mib, opts)
   core.check_task("vm:resize_memory")
   vm:_check()
   local timeout = opts and opts.timeout or 30
+  if type(mib) == "string" then -- "2G" as pod.memory takes it
+    local why
+    mib, why = require("vclaunch.schema").size_mib(mib)
+    if not mib then fail("usage", "vm:resize_memory: " .. why) end
+  end
   check_count("vm:resize_memory", mib, 1)
   local pod, spec = vm.pod, vm.pod.spec
   local st = state(vm)
@@ -276,11 +281,6 @@ function M.resize_memory(vm, mib, opts)
   repeat
     id, mem = "dimm" .. k, "dimm" .. k .. "-mem"
     k = k + 1
-  if type(mib) == "string" then -- "2G" as pod.memory takes it
-    local why
-    mib, why = require("vclaunch.schema").size_mib(mib)
-    if not mib then fail("usage", "vm:resize_memory: " .. why) end
-  end
   until not id_taken(vm, id) and not id_taken(vm, mem) and not st.dimm_ids[id]
   -- The same backend kind as the boot memory (hugepages, shared memory).
   local backend = archs.call(pod.arch, "memory_backend", pod:placement(), spec)
