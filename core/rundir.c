@@ -453,3 +453,37 @@ int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err)
     closedir(d);
     return rc;
 }
+
+/* Whether a live vclaunch holds the owner lock of dir: 1 yes, 0 no. */
+static int owned(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/" VC_RUNDIR_OWNER, dir) >= (int)sizeof path) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return 0;
+    int held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd); /* drops our shared lock, if we got one */
+    return held;
+}
+
+int vc_rundir_list(const char *base, vc_rundir_list_cb cb, void *ud, vc_error_t *err)
+{
+    DIR *d = opendir(base);
+    if (!d) {
+        if (errno == ENOENT) return 0;
+        int e = errno;
+        return vc_error_set(err, -e, "cannot read runtime directory '%s': %s", base, strerror(e));
+    }
+    int rc = 0;
+    struct dirent *ent;
+    while (rc == 0 && (ent = readdir(d))) {
+        if (ent->d_name[0] == '.' || !is_vm_dir_name(ent->d_name)) continue;
+        char dir[4096];
+        if (snprintf(dir, sizeof dir, "%s/%s", base, ent->d_name) >= (int)sizeof dir) continue;
+        struct stat st;
+        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        rc = cb(dir, owned(dir), ud);
+    }
+    closedir(d);
+    return rc;
+}

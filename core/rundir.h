@@ -80,4 +80,17 @@ int vc_rundir_remove(const char *dir, vc_error_t *err);
  * sweeps never remove the same one. *removed counts what went. */
 int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err);
 
+/* Called by vc_rundir_list for one VM directory: dir is its path, owned
+ * is 1 while a live vclaunch holds its owner lock and 0 when the lock is
+ * free or there is no owner record (stale: the next sweep removes it). A
+ * non-zero return stops the walk and is what vc_rundir_list returns. */
+typedef int (*vc_rundir_list_cb)(const char *dir, int owned, void *ud);
+
+/* Walks the VM directories under base (final names <id>-XXXXXX only, owned
+ * by our uid; the order is the directory's). It only tests the owner lock
+ * (a shared lock taken and dropped at once) and changes nothing; a sweep
+ * running meanwhile keeps what it finds locked by us. A missing base is an
+ * empty list. */
+int vc_rundir_list(const char *base, vc_rundir_list_cb cb, void *ud, vc_error_t *err);
+
 #endif

@@ -1,5 +1,7 @@
 /* vclaunch.core processes, seen from Lua. */
+#include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -301,6 +303,31 @@ static int vc_lua_proc_close(lua_State *L)
     return 0;
 }
 
+/* core.getpid() -> this process's pid */
+static int vc_lua_core_getpid(lua_State *L)
+{
+    lua_pushinteger(L, getpid());
+    return 1;
+}
+
+/* core.kill(pid, signum) -> true, or false and the errno name ("ESRCH",
+ * "EPERM"): a signal to a process vclaunch did not start (`vclaunch stop
+ * --kill`); the caller has checked that pid is the process it means. */
+static int vc_lua_core_kill(lua_State *L)
+{
+    lua_Integer pid = luaL_checkinteger(L, 1);
+    lua_Integer sig = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, pid > 0 && pid <= INT32_MAX, 1, "not a process id");
+    luaL_argcheck(L, sig >= 0 && sig < 65, 2, "not a signal number");
+    if (kill((pid_t)pid, (int)sig) == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, errno == ESRCH ? "ESRCH" : errno == EPERM ? "EPERM" : "EINVAL");
+    return 2;
+}
+
 void vc_lua_open_proc(lua_State *L)
 {
     static const luaL_Reg proc_methods[] = {
@@ -316,4 +343,8 @@ void vc_lua_open_proc(lua_State *L)
     vc_lua_new_class(L, PROC_MT, proc_methods, vc_lua_proc_close);
     lua_pushcfunction(L, vc_lua_core_process);
     lua_setfield(L, -2, "process");
+    lua_pushcfunction(L, vc_lua_core_getpid);
+    lua_setfield(L, -2, "getpid");
+    lua_pushcfunction(L, vc_lua_core_kill);
+    lua_setfield(L, -2, "kill");
 }

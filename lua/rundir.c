@@ -129,6 +129,34 @@ static int vc_lua_core_rundir_remove(lua_State *L)
     return 0;
 }
 
+static int add_entry(const char *dir, int owned, void *ud)
+{
+    lua_State *L = ud;
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, dir);
+    lua_setfield(L, -2, "path");
+    lua_pushboolean(L, owned);
+    lua_setfield(L, -2, "owned");
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    return 0;
+}
+
+/* core.rundir_list(base_override) -> {{path =, owned = bool}, ...}, the VM
+ * directories under the runtime dir (in no order); owned is false for a
+ * directory whose vclaunch is gone. Also -> the base directory. */
+static int vc_lua_core_rundir_list(lua_State *L)
+{
+    const char *override = opt_text(L, 1, "runtime dir");
+    char base[4096];
+    vc_error_t err = {0};
+    if (vc_rundir_base(override, base, sizeof base, &err)) return vc_lua_raise_core(L, 1, &err);
+    lua_newtable(L);
+    luaL_checkstack(L, 4, NULL);
+    if (vc_rundir_list(base, add_entry, L, &err)) return vc_lua_raise_core(L, 1, &err);
+    lua_pushstring(L, base);
+    return 2;
+}
+
 /* core.socket_path(dir, file) -> path; raises when over the 108-byte limit */
 static int vc_lua_core_socket_path(lua_State *L)
 {
@@ -157,8 +185,10 @@ void vc_lua_open_rundir(lua_State *L)
         {"rundir", vc_lua_core_rundir},
         {"rundir_sweep", vc_lua_core_rundir_sweep},
         {"rundir_remove", vc_lua_core_rundir_remove},
+        {"rundir_list", vc_lua_core_rundir_list},
         {"socket_path", vc_lua_core_socket_path},
         {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);
+    vc_lua_open_ctl(L); /* control sockets in the runtime dirs (lua/ctl.c) */
 }

@@ -91,11 +91,14 @@ int vc_lua_wait_yield(lua_State *L, void *w);
 void vc_lua_wait_done(void *w);
 void vc_lua_wait_abort(void *w);
 
-/* Adds process to the module table on top of the stack. */
+/* Adds process, getpid and kill to the module table on top of the stack. */
 void vc_lua_open_proc(lua_State *L);
-/* Adds listen, rundir, rundir_sweep, rundir_remove and socket_path to the
- * module table on top of the stack. */
+/* Adds listen, rundir, rundir_sweep, rundir_remove, rundir_list and
+ * socket_path to the module table on top of the stack, and the control
+ * sockets (vc_lua_open_ctl). */
 void vc_lua_open_rundir(lua_State *L);
+/* Adds ctl_listen and ctl_request to the module table on top of the stack. */
+void vc_lua_open_ctl(lua_State *L);
 /* Adds qmp_connect to the module table on top of the stack. */
 void vc_lua_open_qmp(lua_State *L);
 /* Adds spawn, sleep, cond, now, run, stop, in_task, check_task,
