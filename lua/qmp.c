@@ -53,105 +53,6 @@ static void qmp_wait_release(vc_lua_wait_t *base)
     free(w->cls);
 }
 
-/* ---- JSON <-> Lua ---------------------------------------------------- */
-
-void vc_lua_push_json(lua_State *L, const cJSON *j)
-{
-    luaL_checkstack(L, 4, "JSON too deep");
-    if (cJSON_IsObject(j)) {
-        int n = 0; /* sized at once: no rehash while it fills */
-        for (const cJSON *c = j->child; c; c = c->next)
-            n++;
-        lua_createtable(L, 0, n);
-        for (const cJSON *c = j->child; c; c = c->next) {
-            vc_lua_push_json(L, c);
-            lua_setfield(L, -2, c->string);
-        }
-    } else if (cJSON_IsArray(j)) {
-        lua_createtable(L, cJSON_GetArraySize(j), 0);
-        int i = 1;
-        for (const cJSON *c = j->child; c; c = c->next) {
-            vc_lua_push_json(L, c);
-            lua_rawseti(L, -2, i++);
-        }
-    } else if (cJSON_IsString(j)) {
-        lua_pushstring(L, j->valuestring);
-    } else if (cJSON_IsBool(j)) {
-        lua_pushboolean(L, cJSON_IsTrue(j));
-    } else if (cJSON_IsNumber(j)) {
-        double d = j->valuedouble;
-        if (d == (double)(lua_Integer)d && d >= -9007199254740992.0 && d <= 9007199254740992.0)
-            lua_pushinteger(L, (lua_Integer)d);
-        else
-            lua_pushnumber(L, d);
-    } else {
-        lua_pushnil(L);
-    }
-}
-
-/* A Lua value as JSON. Tables with keys 1..n only are arrays; an empty
- * table is an object. Returns NULL with a message in err. */
-static cJSON *to_json(lua_State *L, int idx, int depth, vc_error_t *err)
-{
-    idx = lua_absindex(L, idx);
-    if (depth > 64) return vc_error_set(err, -EINVAL, "arguments nest too deep"), NULL;
-    switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN:
-        return cJSON_CreateBool(lua_toboolean(L, idx));
-    case LUA_TSTRING: {
-        size_t n;
-        const char *v = lua_tolstring(L, idx, &n);
-        if (strlen(v) != n) return vc_error_set(err, -EINVAL, "a string holds a NUL byte"), NULL;
-        return cJSON_CreateString(v);
-    }
-    case LUA_TNUMBER:
-        return cJSON_CreateNumber(lua_tonumber(L, idx));
-    case LUA_TTABLE:
-        break;
-    default:
-        vc_error_set(err, -EINVAL, "a %s cannot be sent as JSON", luaL_typename(L, idx));
-        return NULL;
-    }
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    size_t count = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        count++;
-        lua_pop(L, 1);
-    }
-    int array = n > 0 && (size_t)n == count;
-    cJSON *out = array ? cJSON_CreateArray() : cJSON_CreateObject();
-    if (!out) return vc_error_set(err, -ENOMEM, "out of memory"), NULL;
-    if (array) {
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_rawgeti(L, idx, i);
-            cJSON *c = to_json(L, -1, depth + 1, err);
-            lua_pop(L, 1);
-            if (!c || !cJSON_AddItemToArray(out, c)) goto fail;
-        }
-        return out;
-    }
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        if (lua_type(L, -2) != LUA_TSTRING || strlen(lua_tostring(L, -2)) != lua_rawlen(L, -2)) {
-            lua_pop(L, 2);
-            vc_error_set(err, -EINVAL, "object keys must be strings without NUL bytes");
-            goto fail;
-        }
-        cJSON *c = to_json(L, -1, depth + 1, err);
-        if (!c || !cJSON_AddItemToObject(out, lua_tostring(L, -2), c)) {
-            cJSON_Delete(c);
-            lua_pop(L, 2);
-            goto fail;
-        }
-        lua_pop(L, 1);
-    }
-    return out;
-fail:
-    cJSON_Delete(out);
-    return NULL;
-}
-
 /* ---- the object ------------------------------------------------------ */
 
 static qmp_ud_t *check_open(lua_State *L)
@@ -327,7 +228,7 @@ static int vc_lua_qmp_execute(lua_State *L)
     cJSON *args = NULL;
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
-        args = to_json(L, 3, 0, &err);
+        args = vc_lua_to_json(L, 3, &err);
         if (!args) return vc_lua_raise(L, 2, "usage", "%s: %s", cmd, err.msg);
     }
     lua_settop(L, 2);

@@ -49,6 +49,10 @@ const char *vc_lua_check_text(lua_State *L, int idx, size_t *len, const char *wh
 /* Pushes a JSON value as Lua: objects and arrays as tables, numbers that
  * are whole as integers. */
 void vc_lua_push_json(lua_State *L, const cJSON *j);
+/* The Lua value at idx as a new cJSON tree the caller owns: tables with
+ * keys 1..n only are arrays, an empty table is an object. Returns NULL with
+ * a message in err (a function, a string with a NUL byte, nesting too deep). */
+cJSON *vc_lua_to_json(lua_State *L, int idx, vc_error_t *err);
 
 /* The loop of this Lua state, created when vclaunch.core is opened; closed
  * at lua_close, after every object that uses it. */
@@ -107,6 +111,8 @@ void vc_lua_open_qmp(lua_State *L);
 void vc_lua_open_task(lua_State *L);
 /* Adds on_signal to the module table on top of the stack. */
 void vc_lua_open_signal(lua_State *L);
+/* Adds json_encode and json_decode to the module table on top of the stack. */
+void vc_lua_open_json(lua_State *L);
 
 int luaopen_vclaunch_core(lua_State *L);
 
