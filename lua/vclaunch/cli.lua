@@ -9,6 +9,9 @@ local EXIT = {usage = 64, recipe = 65, start = 69}
 
 local HELP = [[
 usage: vclaunch [options] recipe.lua [args...]
+       vclaunch [--runtime-dir DIR] ls [--json]
+       vclaunch [--runtime-dir DIR] stop NAME [--kill] [--timeout S]
+       vclaunch [--runtime-dir DIR] qmp NAME COMMAND [JSON-ARGS] [--pretty]
 
 Runs recipe.lua in a vclaunch task, with its arguments in `arg` and `...`.
 If the recipe returns a pod (vclaunch.pod{...}), vclaunch starts it in the
@@ -47,6 +50,25 @@ exit status:
 
 When the recipe ends (returns or fails), the tasks it spawned are
 cancelled and every VM it left running goes down the shutdown ladder.
+
+seeing and stopping VMs (run by any vclaunch under the same runtime dir):
+  ls [--json]        each running VM: name, QMP run state ("unknown" when its
+                     monitor does not answer within 2 s), vclaunch and QEMU
+                     pids, uptime, runtime dir; --json: a JSON array
+  stop NAME          asks the vclaunch that owns NAME to run its shutdown
+                     ladder (--timeout S seconds a step, default 10) and
+                     waits until the VM is gone; --kill: SIGKILL to its QEMU
+                     at once (the pid checked against QEMU's pidfile and
+                     command line), then waits for the owner to let go
+  qmp NAME COMMAND [JSON-ARGS]
+                     runs one QMP command through the VM's second monitor
+                     (the owner's own session is untouched) and prints the
+                     reply's "return" as JSON (--pretty: indented)
+  NAME is a VM name, or its runtime dir when several VMs share the name.
+  Exit status: 0 done; 1 no such VM (or several), QMP error, the VM did
+  not go in time, or its owner could not be reached; 64 usage error.
+  ls, stop and qmp are always these subcommands: run a recipe file named
+  like one as ./ls (any argument with a "/" or ending in .lua is a recipe).
 
 signals: SIGINT, SIGTERM or SIGHUP shuts every running VM down through the ladder
 (system_powerdown, quit, SIGTERM, SIGKILL, each after --stop-timeout)
@@ -147,6 +169,9 @@ function M.main(argv, version)
   end
   local recipe = argv[i]
   if not recipe then return usage_error("no recipe given") end
+  -- ls, stop, qmp: the subcommands of vclaunch.admin (a recipe so named runs as ./ls)
+  local admin = require "vclaunch.admin"
+  if admin.commands[recipe] then return admin.main(recipe, argv, i + 1, opts) end
   local rargs = {[0] = recipe}
   for j = i + 1, #argv do rargs[#rargs + 1] = argv[j] end
 

@@ -11,6 +11,7 @@ local options = require "vclaunch.options"
 local console = require "vclaunch.console"
 local live = require "vclaunch.live"
 local helpers = require "vclaunch.helpers" -- virtiofsd for virtio-fs volumes
+local runinfo = require "vclaunch.runinfo" -- vm.json, qmp-user.sock, ctl.sock
 local Pod = require("vclaunch.pod").Pod
 
 local M = {}
@@ -42,6 +43,7 @@ local function cleanup(vm)
   vm.exit_cond:signal()
   vm.event_cond:signal() -- wait_event sees the exit at once
   if vm.dir then core.rundir_remove(vm.dir) vm.dir = nil end
+  runinfo.release(vm) -- after the dir: `vclaunch stop` returns once it is gone
 end
 
 -- What --dry-run raises from pod:start(): the CLI prints the argv and
@@ -79,6 +81,7 @@ function M.start(pod, opts)
       {"mon", {chardev = "qmp"}},
       {"pidfile", {path = dir .. "/pid"}},
     }
+    runinfo.add_args(extra, dir) -- the second QMP monitor, for `vclaunch qmp` and `ls`
     if opts.freeze and not pod.spec.freeze then extra[#extra + 1] = {"flags", {freeze = true}} end
     -- restore: QEMU waits for the state (migrate-incoming, below)
     if opts.restore then extra[#extra + 1] = {"incoming", {uri = "defer"}} end
@@ -92,6 +95,7 @@ function M.start(pod, opts)
                        event_cond = core.cond(), exit_cond = core.cond(),
                        console = console.new(pod.name, dir .. "/console.log")}, VM)
     helpers.start(vm, helper_set, opts) -- vclaunch.helpers: virtiofsd before QEMU
+    runinfo.publish(vm) -- vm.json and ctl.sock, before QEMU starts
     local name = pod.name
     -- fd 3 is the QMP socket; the recipe's fds follow as the argv names them
     local fds = {listener:fileno()}
@@ -110,6 +114,7 @@ function M.start(pod, opts)
         cleanup(vm)
       end}
     listener:close() -- QEMU has its own copy
+    runinfo.spawned(vm) -- vm.json gains QEMU's pid
     local proc = vm.proc
     vm.console.write = function(text) proc:write(text) end
     M.live[vm] = true
@@ -151,6 +156,7 @@ function M.start(pod, opts)
     elseif dir then
       pcall(core.rundir_remove, dir)
     end
+    if vm then runinfo.release(vm) end
     if type(e) ~= "table" then e = core.error("io", tostring(e)) end
     e.during = "start" -- the CLI's exit code for "QEMU could not be started"
     errors.rethrow(e, "io")
