@@ -429,3 +429,30 @@ function M:append_pvpanic(ctx)
 end
 
 return M
+--- pod.memory_hotplug = "virtio-mem": a memory backend of the kind the
+--- boot memory has (shared, huge pages), of max_memory - memory, and one
+--- virtio-mem device on it that asks the guest for nothing at start;
+--- vm:resize_memory moves its requested-size.
+function M:append_virtio_mem(ctx)
+  if ctx.transport ~= "pci" then
+    self:fail(("pod: memory_hotplug: virtio-mem is a PCI device, and machine %s has no PCI"):format(
+              ctx.machine))
+  end
+  local pod = ctx.pod
+  local id = ctx:id("vmem")
+  local backend = self:memory_backend(ctx, pod)
+  local kind, f = "memory-backend-ram", {}
+  if backend then
+    kind = backend[1]
+    for k, v in pairs(backend[2]) do f[k] = v end
+  end
+  -- prealloc would allocate what the guest has not plugged
+  f.id, f.size, f.prealloc = id .. "-mem", (pod.max_memory - self:memory_size(pod)) .. "M", nil
+  return {{kind, f}, {"virtio-mem", {id = id, memdev = id .. "-mem"}}}
+end
+
+--- The panic device QEMU learns of a guest panic from (the guest kernel's
+--- pvpanic driver writes to it): added unless pod.pvpanic = false, where
+--- capabilities.pvpanic is not false. Machines without one report panics
+--- their own way (s390x: disabled wait; pseries: ibm,os-term) or, with
+--- panic=-1, reboot, which ends QEMU too.

@@ -15,7 +15,7 @@ M.memory_align = 256
 M.console_param = "console=hvc0"
 -- no ISA bus for the ISA pvpanic device
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true, pvpanic = false, rng = true}
+                  memory_hotplug = true, virtio_mem = false, pvpanic = false, rng = true}
 
 --- pseries without USB. Under TCG the speculation-mitigation capabilities
 --- QEMU asks for by default (workaround/on) do not exist: ask for none, so

@@ -18,7 +18,7 @@ M.console_param = "console=ttysclp0"
 -- No pc-dimm on s390x: guest memory hotplug needs virtio-mem-ccw, which
 -- QEMU 7.2 lacks. (QEMU still accepts maxmem.)
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = false, pvpanic = false, rng = false}
+                  memory_hotplug = false, virtio_mem = false, pvpanic = false, rng = false}
 
 -- The console is base's chardev + -serial: on s390-ccw-virtio QEMU puts the
 -- first -serial on the SCLP console (sclpconsole), the guest's ttysclp0.

@@ -515,6 +515,27 @@ static const vc_field_t pxb_pcie_fields[] = {
 KIND("pxb-pcie", "-device pxb-pcie: an extra PCIe root complex (per NUMA node)", pxb_pcie_opts,
      pxb_pcie_fields);
 
+/* virtio-mem: memory the guest plugs and unplugs in blocks, resized at run
+ * time through its requested-size property (qom-set). PCI only in QEMU 7.2
+ * (no virtio-mem-ccw). */
+static const vc_opt_t virtio_mem_opts[] = {{"-device", VC_OPT_KV, "virtio-mem-pci"}};
+static const vc_field_t virtio_mem_fields[] = {
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
+          .doc = "id of the device (qom-set /machine/peripheral/<id> requested-size resizes it)"),
+    FIELD("memdev", VC_T_ID, .key = "memdev", .flags = VC_F_REQUIRED,
+          .doc = "id of the memory-backend-* object: the most the device can plug"),
+    FIELD("requested_size", VC_T_SIZE, .key = "requested-size",
+          .doc = "what the guest is asked to plug at start (default none)"),
+    FIELD("block_size", VC_T_SIZE, .key = "block-size",
+          .doc = "the unit the guest plugs (default: the backend's page size, at least 1M)"),
+    FIELD("node", VC_T_INT, .key = "node", .min = 0, .max = NUMA_NODES_MAX,
+          .doc = "guest NUMA node of the memory"),
+    FIELD("bus", VC_T_ID, .key = "bus", .doc = "parent PCI bus"),
+    PCI_ADDR,
+};
+KIND("virtio-mem", "-device virtio-mem-pci: guest memory resized in blocks at run time",
+     virtio_mem_opts, virtio_mem_fields);
+
 static const vc_opt_t pcie_pci_bridge_opts[] = {{"-device", VC_OPT_KV, "pcie-pci-bridge"}};
 static const vc_field_t pcie_pci_bridge_fields[] = {
     FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_REQUIRED | VC_F_DEFINES_ID,
@@ -549,5 +570,6 @@ const vc_kind_t *const vc__kinds_platform[] = {
     &kind_xio3130_down_fields,
     &kind_pxb_pcie_fields,
     &kind_pcie_pci_bridge_fields,
+    &kind_virtio_mem_fields,
     NULL,
 };

@@ -86,6 +86,7 @@ local CAPABILITIES = {
   fs_sharing = "%s has no file system sharing",
   memory_hotplug = "%s has no memory hotplug",
   multiqueue = "%s has no multiqueue",
+  virtio_mem = "%s has no virtio-mem in QEMU 7.2",
   pvpanic = "not available on %s machine %s",
   rng = "%s has no virtio-rng",
 }
@@ -496,7 +497,25 @@ M.rows = {
    fields = {filename = "filename", max_bytes = "max_bytes", period = "period"}},
   {field = "balloon", schema = BALLOON, append = "append_balloon",
    fields = {deflate_on_oom = "deflate_on_oom", free_page_reporting = "free_page_reporting"}},
-  {field = "pvpanic", schema = BOOL, capability = "pvpanic", append = "append_pvpanic"},
+  -- How vm:resize_memory grows the memory: pc-dimm slots (memory_slots), or
+  -- one virtio-mem device made at start, resized with requested-size.
+  {field = "memory_hotplug", schema = {type = "string", values = {"pc-dimm", "virtio-mem"}},
+   capability = "virtio_mem", present = function(v) return v == "virtio-mem" end,
+   checks = {function(v, pod)
+     if v == "virtio-mem" and not pod.max_memory then
+       return "virtio-mem needs max_memory (the most the device can plug is max_memory - memory)"
+     end
+   end},
+   append = "append_virtio_mem"},
+  -- The panic device is there unless pvpanic = false (arch append_pvpanic
+  -- adds none where the machine has none); true insists on one.
+  {field = "pvpanic", schema = BOOL, append = "append_pvpanic",
+   present = function(v) return v ~= false end,
+   checks = {function(v, pod, arch)
+     if v == true and caps(arch).pvpanic == false then
+       return (CAPABILITIES.pvpanic):format(arch.name, pod.machine), "pvpanic"
+     end
+   end}},
   {field = "bridges", schema = {type = "integer", min = 0, max = 30}, append = "bridges",
    present = function(n) return n ~= nil and n > 0 end},
 

@@ -223,6 +223,45 @@ local function memory_mib(vm, timeout)
   return ((s["base-memory"] or 0) + (s["plugged-memory"] or 0)) // MiB
 end
 
+-- The id of the pod's virtio-mem device (pod.memory_hotplug), or nil.
+local function virtio_mem_id(vm)
+  for _, dev in ipairs((vm.pod:_build())) do
+    if dev[1] == "virtio-mem" then return dev[2].id end
+  end
+end
+
+-- pod.memory_hotplug = "virtio-mem": the device's requested-size is set
+-- (qom-set), and the guest plugs or unplugs memory blocks until its size
+-- is that. MEMORY_DEVICE_SIZE_CHANGE (armed before each command it
+-- follows) says it moved; the wait ends when the size is the request, or
+-- no event came for opts.settle seconds (a guest that cannot unplug more,
+-- or has no virtio_mem driver), or the timeout passed.
+local function resize_virtio_mem(vm, id, mib, timeout, settle)
+  local spec = vm.pod.spec
+  local base = vm.pod.arch:memory_size(spec)
+  if mib < base then
+    fail("usage", ("vm:resize_memory: %d MiB is below pod.memory (%d MiB): virtio-mem gives " ..
+                   "back only what it plugged"):format(mib, base))
+  end
+  local path = "/machine/peripheral/" .. id
+  local want = (mib - base) * MiB
+  local deadline = core.now() + timeout
+  local changed = vm:arm_event("MEMORY_DEVICE_SIZE_CHANGE", {match = {id = id}})
+  vm:execute("qom-set", {path = path, property = "requested-size", value = want}, timeout)
+  while true do
+    local size = vm:execute("qom-get", {path = path, property = "size"}, timeout)
+    local left = deadline - core.now()
+    if size == want or left <= 0 then break end
+    local ok, e = pcall(changed.wait, changed, math.min(settle, left))
+    if not ok then
+      if type(e) == "table" and e.kind == "timeout" then break end -- the guest stopped
+      errors.rethrow(e, "process")
+    end
+    changed = vm:arm_event("MEMORY_DEVICE_SIZE_CHANGE", {match = {id = id}})
+  end
+  return memory_mib(vm, timeout)
+end
+
 --- Grows the guest memory to mib MiB with one pc-dimm (a memory backend of
 --- the kind the pod's knobs select, ids dimmN-mem and dimmN). Needs
 --- pod.max_memory and a free slot of pod.memory_slots (default 1); does
@@ -263,6 +302,8 @@ function M.resize_memory(vm, mib, opts)
     fail("usage", ("vm:resize_memory: %s: adding memory after a vCPU was removed aborts QEMU " ..
                    "7.2 under TCG (\"double free or corruption\"); refused"):format(vm.name))
   end
+  local vmem = spec.memory_hotplug == "virtio-mem" and virtio_mem_id(vm)
+  if vmem then return resize_virtio_mem(vm, vmem, mib, timeout, opts and opts.settle or 3) end
   local current = memory_mib(vm, timeout)
   if mib == current then return current end
   if mib < current then

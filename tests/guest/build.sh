@@ -9,8 +9,8 @@ set -eu
 . "$(dirname "$0")/common.sh"
 
 MODULES="virtio_pci virtio_mmio virtio_blk virtio_net virtio_console virtio_rng
-virtio_balloon virtio_scsi sd_mod sr_mod 9p 9pnet 9pnet_virtio virtiofs fuse
-netfs fscache vsock vmw_vsock_virtio_transport button evdev"
+virtio_balloon virtio_mem virtio_scsi sd_mod sr_mod 9p 9pnet 9pnet_virtio virtiofs fuse
+netfs fscache vsock vmw_vsock_virtio_transport button evdev pvpanic_mmio"
 
 guest_args "$@"
 

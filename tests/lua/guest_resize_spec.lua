@@ -4,7 +4,8 @@
 -- in /sys/devices/system/cpu/online, then the vCPU and memory re-adds QEMU
 -- 7.2 cannot survive under TCG refused with the VM still running, and what
 -- the pod does not allow refused before any QMP command; a vCPU and memory
--- added to a pc guest. Two guest boots, three frozen VMs.
+-- added to a pc guest; virtio-mem grown and shrunk in a third guest. Three
+-- guest boots, three frozen VMs.
 local vc = require "vclaunch"
 
 vc.options.accel = "tcg"
@@ -151,6 +152,57 @@ describe("resizing a pc guest under TCG", function()
     eq(memtotal_kb(vm) - before, 256 * 1024, "MemTotal growth in kB")
     vm.console:send("poweroff -f\n")
     eq(vm:wait(60).code, 0, "QEMU's exit status")
+  end)
+end)
+
+describe("virtio-mem on q35 under TCG", function()
+  -- Memory the guest plugs into ZONE_MOVABLE can be unplugged again.
+  local vm
+  it("boots with a virtio-mem device asking for nothing", function()
+    vm = shell.boot("vmem-q35", {memory = 256, max_memory = 768, memory_hotplug = "virtio-mem"},
+                    "memhp_default_state=online_movable")
+    eq(vm:execute("qom-get", {path = "/machine/peripheral/vmem0", property = "size"}), 0, "size")
+    eq(until_(vm, "[ -e /sys/bus/virtio/drivers/virtio_mem ]"), true, "the guest's driver")
+  end)
+
+  local grown
+  it("grows by 256 MiB, seen in the guest's MemTotal", function()
+    local before = memtotal_kb(vm)
+    eq(vm:resize_memory(512), 512, "size QEMU reports")
+    eq(vm:execute("qom-get", {path = "/machine/peripheral/vmem0", property = "size"}),
+       256 * 1024 * 1024, "the device's plugged size")
+    eq(until_(vm, ("[ $(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo) -gt %d ]")
+                  :format(before)), true, "MemTotal grew")
+    grown = memtotal_kb(vm)
+    eq(grown - before, 256 * 1024, "MemTotal growth in kB")
+  end)
+
+  it("shrinks by 128 MiB, seen in the guest's MemTotal", function()
+    eq(vm:resize_memory(384), 384, "size QEMU reports")
+    eq(until_(vm, ("[ $(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo) -lt %d ]")
+                  :format(grown)), true, "MemTotal shrank")
+    eq(grown - memtotal_kb(vm), 128 * 1024, "MemTotal shrink in kB")
+  end)
+
+  it("refuses below pod.memory and above max_memory before any QMP command", function()
+    local calls, restore = count_qmp(vm)
+    local e = expect_error(vm.resize_memory, vm, 128)
+    eq(e.message, "vm:resize_memory: 128 MiB is below pod.memory (256 MiB): virtio-mem gives " ..
+       "back only what it plugged")
+    e = expect_error(vm.resize_memory, vm, 1024)
+    eq(e.message, "vm:resize_memory: 1024 MiB is above pod.max_memory (768 MiB)")
+    restore()
+    eq(#calls, 0, "QMP commands sent: " .. table.concat(calls, ", "))
+    vm.console:send("poweroff -f\n")
+    eq(vm:wait(60).code, 0, "QEMU's exit status")
+  end)
+
+  it("is refused where there is no PCI, and without max_memory", function()
+    local e = expect_error(vc.pod, {name = "vmem-micro", machine = "microvm", memory = 128,
+                                    max_memory = 256, memory_hotplug = "virtio-mem"})
+    match(e.message, "virtio%-mem is a PCI device, and machine microvm has no PCI")
+    e = expect_error(vc.pod, {name = "vmem-nomax", memory = 128, memory_hotplug = "virtio-mem"})
+    match(e.message, "virtio%-mem needs max_memory")
   end)
 end)
 
