@@ -155,10 +155,12 @@ function M:memory_backend(ctx, pod)
   return {"memory-backend-ram", f}
 end
 
---- Standalone flags.
+--- Standalone flags. -display none, not -nographic: with -nographic
+--- SeaBIOS copies its screen to the serial console, with terminal resets,
+--- clear-screen and wrap-off (ESC[?7l) that reach the user's terminal.
 function M:flags(pod)
   local k = pod.knobs or {}
-  return {nodefaults = true, no_user_config = true, nographic = true,
+  return {nodefaults = true, no_user_config = true, display = "none",
           no_reboot = (pod.no_reboot or k.no_reboot) or nil, freeze = pod.freeze or nil}
 end
 

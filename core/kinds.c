@@ -153,15 +153,19 @@ KIND("pidfile", "-pidfile: where QEMU writes its pid", pidfile_opts, pidfile_fie
 
 static const vc_opt_t flags_opts[] = {
     {"-nodefaults", VC_OPT_FLAG, NULL}, {"-no-user-config", VC_OPT_FLAG, NULL},
-    {"-nographic", VC_OPT_FLAG, NULL},  {"-no-reboot", VC_OPT_FLAG, NULL},
-    {"-S", VC_OPT_FLAG, NULL},
+    {"-nographic", VC_OPT_FLAG, NULL},  {"-display", VC_OPT_RAW, NULL},
+    {"-no-reboot", VC_OPT_FLAG, NULL},  {"-S", VC_OPT_FLAG, NULL},
 };
+static const char *const displays[] = {"none", NULL};
 static const vc_field_t flags_fields[] = {
     FIELD("nodefaults", VC_T_BOOL, .key = "", .doc = "no default devices"),
     FIELD("no_user_config", VC_T_BOOL, .key = "", .opt = 1, .doc = "ignore user config files"),
-    FIELD("nographic", VC_T_BOOL, .key = "", .opt = 2, .doc = "no display"),
-    FIELD("no_reboot", VC_T_BOOL, .key = "", .opt = 3, .doc = "exit instead of rebooting"),
-    FIELD("freeze", VC_T_BOOL, .key = "", .opt = 4, .doc = "start with vCPUs stopped (-S)"),
+    FIELD("nographic", VC_T_BOOL, .key = "", .opt = 2,
+          .doc = "no display; firmware (SeaBIOS) writes its screen, escapes included, to the serial"),
+    FIELD("display", VC_T_ENUM, .key = "", .opt = 3, .values = displays,
+          .doc = "-display none: no display, the serial carries only what the guest writes"),
+    FIELD("no_reboot", VC_T_BOOL, .key = "", .opt = 4, .doc = "exit instead of rebooting"),
+    FIELD("freeze", VC_T_BOOL, .key = "", .opt = 5, .doc = "start with vCPUs stopped (-S)"),
 };
 KIND("flags", "standalone QEMU flags", flags_opts, flags_fields);
 

@@ -160,7 +160,7 @@ local OWN_OPTIONS = {
   ["-monitor"] = "vclaunch's QMP monitor", ["-pidfile"] = "vclaunch's pidfile",
   ["-daemonize"] = "vclaunch's process supervision",
   ["-nodefaults"] = "vclaunch's flags", ["-no-user-config"] = "vclaunch's flags",
-  ["-nographic"] = "vclaunch's flags", ["-display"] = "vclaunch's flags (-nographic)",
+  ["-nographic"] = "vclaunch's flags", ["-display"] = "vclaunch's flags (-display none)",
   ["-no-reboot"] = "pod.knobs.no_reboot", ["-S"] = "pod.freeze",
 }
 

@@ -57,7 +57,7 @@ describe("amd64 argv", function()
       "qemu-system-x86_64", "-name", "full", "-uuid", "8dc0fb8a-8e3a-4d4d-9d55-1b9d6c2c6f01",
       "-machine", "q35,accel=tcg", "-cpu", "max",
       "-smp", "2,sockets=4,cores=1,threads=1,maxcpus=4", "-m", "256M,slots=2,maxmem=1024M",
-      "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
       "-chardev", "stdio,id=console", "-serial", "chardev:console",
       "-kernel", "/boot/vmlinuz", "-initrd", "/boot/initrd",
       "-append", "console=ttyS0 debug panic=1 x=1",
@@ -125,7 +125,7 @@ describe("amd64 argv", function()
     same(argv{name = "k", accel = "kvm", iommu = true},
          {"qemu-system-x86_64", "-name", "k", "-machine", "q35,accel=kvm,kernel-irqchip=split",
           "-cpu", "host", "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "512M",
-          "-nodefaults", "-no-user-config", "-nographic",
+          "-nodefaults", "-no-user-config", "-display", "none",
           "-chardev", "stdio,id=console", "-serial", "chardev:console",
           "-device", "intel-iommu,id=iommu0"})
   end)
@@ -206,7 +206,7 @@ describe("amd64 argv", function()
          {"qemu-system-x86_64", "-name", "vu", "-machine", "q35,accel=tcg,memory-backend=mem0",
           "-cpu", "max", "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "256M",
           "-object", "memory-backend-memfd,id=mem0,size=256M,share=on",
-          "-nodefaults", "-no-user-config", "-nographic",
+          "-nodefaults", "-no-user-config", "-display", "none",
           "-chardev", "stdio,id=console", "-serial", "chardev:console",
           "-chardev", "socket,id=vhost-user-fs0,path=/run/virtiofsd.sock",
           "-device", "vhost-user-fs-pci,chardev=vhost-user-fs0,tag=vol,queue-size=1024,id=vhost-user-fs0-dev",
@@ -243,7 +243,7 @@ describe("amd64 argv", function()
           "-cpu", "max", "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "1024M",
           "-object", "memory-backend-file,id=mem0,size=1024M,prealloc=on,mem-path=/dev/hugepages",
           "-overcommit", "mem-lock=on",
-          "-nodefaults", "-no-user-config", "-nographic",
+          "-nodefaults", "-no-user-config", "-display", "none",
           "-bios", "/usr/share/seabios/bios.bin",
           "-chardev", "stdio,id=console", "-serial", "chardev:console"})
     same(argv{name = "fw", knobs = {prealloc = true},
@@ -251,7 +251,7 @@ describe("amd64 argv", function()
          {"qemu-system-x86_64", "-name", "fw", "-machine", "q35,accel=tcg,memory-backend=mem0",
           "-cpu", "max", "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "512M",
           "-object", "memory-backend-ram,id=mem0,size=512M,prealloc=on",
-          "-nodefaults", "-no-user-config", "-nographic",
+          "-nodefaults", "-no-user-config", "-display", "none",
           "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/ovmf/code.fd",
           "-drive", "if=pflash,format=raw,unit=1,file=/ovmf/vars.fd",
           "-chardev", "stdio,id=console", "-serial", "chardev:console"})

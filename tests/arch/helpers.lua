@@ -81,7 +81,7 @@ end
 function h.head(binary, name, machine, cpu, extra)
   local a = {binary, "-name", name, "-machine", machine, "-cpu", cpu,
              "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "512M",
-             "-nodefaults", "-no-user-config", "-nographic",
+             "-nodefaults", "-no-user-config", "-display", "none",
              "-chardev", "stdio,id=console", "-serial", "chardev:console"}
   for _, s in ipairs(extra or {}) do a[#a + 1] = s end
   return a

@@ -22,7 +22,7 @@ describe("s390x", function()
       "-cpu", "max",
       "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
       "-m", "512M",
-      "-nodefaults", "-no-user-config", "-nographic",
+      "-nodefaults", "-no-user-config", "-display", "none",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
       "-kernel", "/boot/vmlinuz",
@@ -39,7 +39,7 @@ describe("s390x", function()
       "-cpu", "host",
       "-smp", "4,sockets=248,cores=1,threads=1,maxcpus=248",
       "-m", "512M",
-      "-nodefaults", "-no-user-config", "-nographic",
+      "-nodefaults", "-no-user-config", "-display", "none",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
     })

@@ -53,7 +53,7 @@ describe("vclaunch", function()
     eq(code, 0)
     eq(out, "qemu-system-x86_64 -name dry -machine q35,accel=tcg -cpu max " ..
             "-smp 2,sockets=4,cores=1,threads=1,maxcpus=4 -m 128M -nodefaults " ..
-            "-no-user-config -nographic -chardev stdio,id=console -serial chardev:console " ..
+            "-no-user-config -display none -chardev stdio,id=console -serial chardev:console " ..
             "-kernel /k,1 -append 'console=ttyS0 quiet panic=1 a=b c'")
     code, out = run({"--dry-run=json", "--accel=tcg", "RECIPE"}, POD)
     eq(code, 0)
