@@ -453,8 +453,3 @@ function M:append_virtio_mem(ctx)
   return {{kind, f}, {"virtio-mem", {id = id, memdev = id .. "-mem"}}}
 end
 
---- The panic device QEMU learns of a guest panic from (the guest kernel's
---- pvpanic driver writes to it): added unless pod.pvpanic = false, where
---- capabilities.pvpanic is not false. Machines without one report panics
---- their own way (s390x: disabled wait; pseries: ibm,os-term) or, with
---- panic=-1, reboot, which ends QEMU too.

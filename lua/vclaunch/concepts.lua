@@ -507,15 +507,7 @@ M.rows = {
      end
    end},
    append = "append_virtio_mem"},
-  -- The panic device is there unless pvpanic = false (arch append_pvpanic
-  -- adds none where the machine has none); true insists on one.
-  {field = "pvpanic", schema = BOOL, append = "append_pvpanic",
-   present = function(v) return v ~= false end,
-   checks = {function(v, pod, arch)
-     if v == true and caps(arch).pvpanic == false then
-       return (CAPABILITIES.pvpanic):format(arch.name, pod.machine), "pvpanic"
-     end
-   end}},
+  {field = "pvpanic", schema = BOOL, capability = "pvpanic", append = "append_pvpanic"},
   {field = "bridges", schema = {type = "integer", min = 0, max = 30}, append = "bridges",
    present = function(n) return n ~= nil and n > 0 end},
 
