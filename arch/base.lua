@@ -317,7 +317,8 @@ function M:append_endpoint(ctx, e)
     end
     return {{"virtio-net-tap", f}}
   elseif e.type == "user" then
-    return {{"virtio-net-user", self:virtio(ctx, {id = id, mac = e.mac, device_id = dev_id(id)})}}
+    return {{"virtio-net-user", self:virtio(ctx, {id = id, mac = e.mac, device_id = dev_id(id),
+                                                  hostfwd = e.hostfwd})}}
   end
   ctx.needs_shared_memory = true
   return {{"vhost-user-net", self:virtio(ctx, {id = id, chardev = "chr-" .. id,

@@ -35,10 +35,32 @@ static long long size_bytes(const char *s)
     return n;
 }
 
+/* A VC_F_LIST field's values as QAPI's [String]: [{"str": value}, ...]. */
+static cJSON *string_list(const char *s)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (const char *item = s; list;) {
+        size_t n = strcspn(item, "\n");
+        char *one = strndup(item, n);
+        cJSON *o = cJSON_CreateObject();
+        if (!one || !o || !cJSON_AddStringToObject(o, "str", one) ||
+            !cJSON_AddItemToArray(list, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(list);
+            list = NULL;
+        }
+        free(one);
+        if (!item[n]) break;
+        item += n + 1;
+    }
+    return list;
+}
+
 /* The value of field f as typed JSON. */
 static cJSON *typed(const vc_dev_t *d, size_t f)
 {
     const vc_value_t *v = &d->v[f];
+    if (d->kind->fields[f].flags & VC_F_LIST) return string_list(v->s);
     switch (d->kind->fields[f].type) {
     case VC_T_INT:
         return cJSON_CreateNumber((double)v->i);

@@ -303,6 +303,22 @@ static int store(vc_dev_t *d, int f, long long i, const char *text)
     return 0;
 }
 
+/* One more value of a VC_F_LIST field: "old\nnew" (set refuses control
+ * characters, so '\n' separates values). */
+static int append(vc_dev_t *d, int f, const char *s, vc_error_t *err)
+{
+    vc_value_t *v = &d->v[f];
+    size_t a = strlen(v->s), b = strlen(s);
+    char *joined = malloc(a + b + 2);
+    if (!joined) return vc_error_set(err, -ENOMEM, "out of memory");
+    memcpy(joined, v->s, a);
+    joined[a] = '\n';
+    memcpy(joined + a + 1, s, b + 1);
+    free(v->s);
+    v->s = joined;
+    return 0;
+}
+
 static int check_text(const vc_dev_t *d, int f, const char *s, vc_error_t *err)
 {
     int c = vc_control_char(s);
@@ -514,6 +530,7 @@ int vc_dev_set_str(vc_dev_t *d, int f, const char *s, vc_error_t *err)
         if (rc) return rc;
         break;
     case VC_T_STR:
+        if ((fd->flags & VC_F_LIST) && d->v[f].set) return append(d, f, s, err);
         break;
     }
     return store(d, f, i, s) ? vc_error_set(err, -ENOMEM, "out of memory") : 0;
@@ -604,7 +621,23 @@ static int emit_opt(const vc_dev_t *d, size_t o, vc_argv_t *argv, vc_error_t *er
             }
             if (b.len) rc = vc_buf_puts(&b, ",");
             if (rc == 0 && !positional) rc = vc_buf_printf(&b, "%s=", key);
-            if (rc == 0 && fd->type == VC_T_FEATURES) {
+            if (rc == 0 && (fd->flags & VC_F_LIST)) {
+                /* key=value once per value; the first key is written above */
+                const char *item = d->v[f].s;
+                for (;;) {
+                    size_t n = strcspn(item, "\n");
+                    char *one = strndup(item, n);
+                    char what[128];
+                    snprintf(what, sizeof what, "%s field '%s'", k->name, fd->name);
+                    rc = one ? vc_escape_value(&b, one, what, err) : -ENOMEM;
+                    free(one);
+                    if (rc && rc != -ENOMEM && err) tag(d, (int)f, err);
+                    if (rc || !item[n]) break;
+                    item += n + 1;
+                    rc = vc_buf_printf(&b, ",%s=", key);
+                    if (rc) break;
+                }
+            } else if (rc == 0 && fd->type == VC_T_FEATURES) {
                 /* checked when set: items without commas, joined by single
                  * commas that QEMU must see as separators */
                 rc = vc_buf_puts(&b, d->v[f].s);

@@ -66,6 +66,12 @@ typedef struct vc_opt {
  * fails badly with it (an abort): declared so that setting it says why (its
  * doc is the message) rather than "unknown field". Never emitted. */
 #define VC_F_REFUSED 32u
+/* A VC_T_STR field that takes several values: each vc_dev_set_str adds one
+ * (kept in order; vc_dev_get gives them joined by '\n', which no value
+ * holds), emitted as key=value once per value in one option (QEMU collects
+ * a repeated key into a list: -netdev user,hostfwd=...,hostfwd=...), and
+ * over QMP as a list of {"str": value} (QAPI's String, as hostfwd takes). */
+#define VC_F_LIST 64u
 
 typedef struct vc_field {
     const char *name; /* field name seen by recipes */
@@ -127,7 +133,8 @@ const char *vc_type_phrase(vc_type_t t);
 int vc_dev_new(const vc_kind_t *k, vc_dev_t **out, vc_error_t *err);
 void vc_dev_free(vc_dev_t *d);
 /* Setters validate against the field; on error nothing changes and err
- * names the kind, the device id when known, and the field. A text value
+ * names the kind, the device id when known, and the field. On a VC_F_LIST
+ * field vc_dev_set_str adds a value to those set before. A text value
  * for an INT/BOOL/SIZE field is parsed; an integer for a PCI_ADDR field is
  * a slot number, kept in hex. A VC_F_REFUSED field refuses every value. */
 int vc_dev_set_str(vc_dev_t *d, int field, const char *s, vc_error_t *err);

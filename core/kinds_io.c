@@ -178,8 +178,9 @@ static const vc_field_t virtio_net_user_fields[] = {
           .doc = "isolate the guest from the host and the outside"),
     FIELD("net", VC_T_STR, .key = "net", .doc = "guest network, addr[/mask] (10.0.2.0/24)"),
     FIELD("hostname", VC_T_STR, .key = "hostname", .doc = "hostname the DHCP server gives"),
-    FIELD("hostfwd", VC_T_STR, .key = "hostfwd",
-          .doc = "one forwarding rule, [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport"),
+    FIELD("hostfwd", VC_T_STR, .key = "hostfwd", .flags = VC_F_LIST,
+          .doc = "forwarding rules, each [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport "
+                 "(a list, or one rule)"),
     NET_DEVICE_FIELDS(1, 0),
 };
 KIND_CHECK("virtio-net-user", "-netdev user + virtio-net: QEMU's user-mode (slirp) network",

@@ -119,6 +119,25 @@ static int set_field(lua_State *L, vc_dev_t *d, int f, int idx, vc_error_t *err)
         if (!s) return vc_dev_error(d, fd->name, err, "holds a NUL byte");
         return vc_dev_set_str(d, f, s, err);
     }
+    case LUA_TTABLE:
+        /* a VC_F_LIST field: {"value", ...}, each value added in order */
+        if (fd->flags & VC_F_LIST) {
+            lua_Integer n = luaL_len(L, idx);
+            for (lua_Integer i = 1; i <= n; i++) {
+                int is_string = lua_geti(L, idx, i) == LUA_TSTRING;
+                const char *s = is_string ? vc_lua_to_text(L, -1, NULL) : NULL;
+                int rc = !is_string ? vc_dev_error(d, fd->name, err,
+                                                   "item %lld: expected a string, got a %s",
+                                                   (long long)i, luaL_typename(L, -1))
+                         : !s       ? vc_dev_error(d, fd->name, err, "item %lld: holds a NUL byte",
+                                                   (long long)i)
+                                    : vc_dev_set_str(d, f, s, err);
+                lua_pop(L, 1);
+                if (rc) return rc;
+            }
+            return 0;
+        }
+        return vc_dev_error(d, fd->name, err, "expected %s, got a table", vc_type_phrase(fd->type));
     case LUA_TBOOLEAN:
         return vc_dev_set_bool(d, f, lua_toboolean(L, idx), err);
     case LUA_TNUMBER:
@@ -355,7 +374,7 @@ static int vc_lua_core_check_id(lua_State *L)
 }
 
 /* core.kinds() -> {name = {doc=, fields = {{name=, type=, required=, default=,
- * values=, min=, max=, doc=, defines_id=}, ...}}} for documentation and
+ * values=, min=, max=, doc=, defines_id=, list=}, ...}}} for documentation and
  * suggestions; defines_id is true on a field whose value is the id of
  * something the device creates (see VC_F_DEFINES_ID) */
 static int vc_lua_core_kinds(lua_State *L)
@@ -379,6 +398,10 @@ static int vc_lua_core_kinds(lua_State *L)
             if (f->flags & VC_F_DEFINES_ID) {
                 lua_pushboolean(L, 1);
                 lua_setfield(L, -2, "defines_id");
+            }
+            if (f->flags & VC_F_LIST) {
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -2, "list");
             }
             if (f->def) {
                 lua_pushstring(L, f->def);

@@ -42,6 +42,7 @@ local errors = require "vclaunch.errors"
 local schema = require "vclaunch.schema"
 local archs = require "vclaunch.arch"
 local helpers = require "vclaunch.helpers"
+local forward = require "vclaunch.forward"
 
 local M = {}
 
@@ -199,7 +200,8 @@ local SOCKET = record{id = ID, name = {type = "string", required = true}, path =
 local ENDPOINT = record{id = ID, type = {type = "string", required = true,
                                          values = {"tap", "user", "vhost-user"}},
                         ifname = STR, fds = list{type = "integer", min = 0}, mac = STR,
-                        queues = {type = "integer", min = 1}, vhost = BOOL, socket = PATH}
+                        queues = {type = "integer", min = 1}, vhost = BOOL, socket = PATH,
+                        forward = list(forward.RULE)}
 local DRIVE = record{id = ID, file = {type = "path", required = true},
                      format = {type = "string", values = {"raw", "qcow2"}}, readonly = BOOL,
                      serial = STR, aio = {type = "string", values = {"threads", "native",
@@ -453,21 +455,24 @@ M.rows = {
      if e.type == "vhost-user" and not e.socket then
        return "missing required field 'socket' (vhost-user)"
      end
-   end},
+   end, forward.check},
    -- Every NIC without a mac gets one of its own, stable for the pod's
    -- name and the NIC's index (QEMU would give each 52:54:00:12:34:56).
+   -- A user endpoint's forward rules reach the appender as hostfwd
+   -- strings (vclaunch.forward).
    prepare = function(e, pod, index)
-     if e.mac == nil then
+     if e.mac == nil or e.forward then
        local t = {}
        for k, v in pairs(e) do t[k] = v end
-       t.mac = M.mac(pod.name, index)
+       t.mac = t.mac or M.mac(pod.name, index)
+       t.hostfwd = forward.hostfwd(e.forward)
        return t
      end
      return e
    end,
    append = "append_endpoint",
    fields = {id = "id", ifname = "ifname", fds = "fds", mac = "mac", queues = "queues",
-             vhost = "vhost", socket = "socket"}},
+             vhost = "vhost", socket = "socket", forward = "hostfwd"}},
   {field = "drives", schema = list(DRIVE), items = true, append = "append_drive",
    fields = {id = "id", file = "file", format = "format", readonly = "readonly",
              serial = "serial", aio = "aio"}},

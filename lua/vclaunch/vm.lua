@@ -260,6 +260,9 @@ end
 function VM:resize_vcpus(n, opts) return require("vclaunch.resize").resize_vcpus(self, n, opts) end
 function VM:resize_memory(mib, opts) return require("vclaunch.resize").resize_memory(self, mib, opts) end
 function VM:balloon(mib, opts) return require("vclaunch.resize").balloon(self, mib, opts) end
+--- The port forwards of the VM's user endpoints as QEMU holds them, with
+--- the host port bound (vclaunch.forward.list).
+function VM:forwards(timeout) return require("vclaunch.forward").list(self, timeout) end
 
 -- ---- save and restore ----------------------------------------------------
 
