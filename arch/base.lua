@@ -431,7 +431,6 @@ function M:append_pvpanic(ctx)
   return {{"pvpanic", {id = ctx:id("pvpanic")}}}
 end
 
-return M
 --- pod.memory_hotplug = "virtio-mem": a memory backend of the kind the
 --- boot memory has (shared, huge pages), of max_memory - memory, and one
 --- virtio-mem device on it that asks the guest for nothing at start;
@@ -454,3 +453,4 @@ function M:append_virtio_mem(ctx)
   return {{kind, f}, {"virtio-mem", {id = id, memdev = id .. "-mem"}}}
 end
 
+return M
