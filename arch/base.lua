@@ -431,6 +431,20 @@ function M:append_pvpanic(ctx)
   return {{"pvpanic", {id = ctx:id("pvpanic")}}}
 end
 
+--- Whether a device the pod made at start (fields f of kind) can be
+--- unplugged: nil, or why not. QEMU unplugs from a pcie-root-port, a
+--- pci-bridge slot, pc's pci.0 (ACPI) and ccw; not from a PCIe root bus
+--- (q35's pcie.0, virt's), nor from microvm's virtio-mmio.
+function M:cold_unplug(ctx, _, f)
+  if ctx.transport == "ccw" then return nil end
+  if ctx.transport ~= "pci" then return ("machine %s has no device hot-plug"):format(ctx.machine) end
+  local info = self.machines[ctx.machine] or {}
+  if f.bus == nil and info.bridge == "pcie-root-port" then
+    return ("it sits on %s, the root bus of machine %s, which QEMU cannot unplug from"):format(
+           info.root_bus or "the root bus", ctx.machine)
+  end
+end
+
 --- pod.memory_hotplug = "virtio-mem": a memory backend of the kind the
 --- boot memory has (shared, huge pages), of max_memory - memory, and one
 --- virtio-mem device on it that asks the guest for nothing at start;

@@ -94,6 +94,20 @@ local function pci_path(vm, id)
   end
 end
 
+-- The SCSI address "host:channel:target:lun" of the scsi device id on
+-- the virtio-scsi controller whose bus is bus ("scsi0.0"), as the guest
+-- shows it under /sys/bus/scsi/devices. The target and lun are what QEMU
+-- gave the device (qom-get); the host is the controller's number among
+-- vclaunch's SCSI controllers (scsi0: 0), which is the guest's SCSI host
+-- number when the guest registers no other SCSI host before it (an AHCI or
+-- USB storage driver would take host numbers first).
+local function scsi_path(vm, id, bus)
+  local path = "/machine/peripheral/" .. id
+  local function prop(name) return vm:execute("qom-get", {path = path, property = name}) end
+  local host = tonumber(tostring(bus):match("^scsi(%d+)%.0$")) or 0
+  return ("%d:%d:%d:%d"):format(host, prop("channel"), prop("scsi-id"), prop("lun"))
+end
+
 local Device = {}
 Device.__index = Device
 M.Device = Device
@@ -250,6 +264,8 @@ function M.hotplug(vm, concept, item, opts)
                           addr = f.addr, _undo = own_undo, _ids = ids, _keys = keys}, Device)
   if f.transport == "ccw" and f.devno then
     d.guest_path = "0.0." .. f.devno:match("(%x+)$")
+  elseif main.kind == "scsi-hd" then
+    d.guest_path = scsi_path(vm, id, f.bus)
   elseif main.place.key then
     d.guest_path = pci_path(vm, id)
   end
@@ -269,13 +285,23 @@ function M.unplug(vm, dev, opts)
   local id = type(dev) == "table" and dev.id or dev
   local d = st.devices[id]
   if not d then
-    fail("usage", ("vm:unplug: no hot-plugged device '%s' in %s"):format(tostring(id), vm.name))
+    M.devices(vm)
+    d = st.cold[id]
+    if d and d._refused then fail("usage", ("vm:unplug: %s: %s"):format(id, d._refused)) end
+  end
+  if not d then
+    fail("usage", ("vm:unplug: no device '%s' in %s that can be unplugged"):format(tostring(id),
+         vm.name))
   end
   local ok, e = pcall(run_undo, vm, d._undo, opts.timeout or 30)
   if not ok then errors.rethrow(e, "qmp") end
   for _, i in ipairs(d._ids) do st.seen[i] = nil end
   for _, key in ipairs(d._keys) do st.used[key] = nil end
   st.devices[id] = nil
+  if d.cold then
+    st.cold[id] = nil
+    d.gone = true
+  end
   for i, x in ipairs(st.order) do
     if x == d then table.remove(st.order, i) break end
   end
@@ -284,13 +310,69 @@ end
 --- Every device of the VM: the pod's own ({kind =, fields =, origin =,
 --- cold = true}) in command-line order, then the hot-plugged Devices.
 function M.devices(vm)
-  local out = {}
-  local devs, froms = vm.pod:_build()
-  for i, dev in ipairs(devs) do
-    out[#out + 1] = {kind = dev[1], fields = dev[2], origin = froms[i] and froms[i].origin,
-                     cold = true}
+  local st = state(vm)
+  if not st.cold_list then
+    -- Made once per VM: the pod's own devices. The devices of one concept
+    -- item (pod.drives[1]: the disk; pod.sockets[2]: chardev and port) are
+    -- one Device, named by its device id, that vm:unplug takes; the
+    -- controllers items share and the rest stay plain tables.
+    st.cold, st.cold_list = {}, {}
+    local devs, froms = vm.pod:_build()
+    local items = {}
+    for i, dev in ipairs(devs) do
+      local origin = froms[i] and froms[i].origin
+      local t = {kind = dev[1], fields = dev[2], origin = origin, cold = true}
+      st.cold_list[#st.cold_list + 1] = t
+      local concept = origin and origin:match("^pod%.([%w_]+)%[%d+%]$")
+      if concept and HOTPLUG[concept] and not SHARED[dev[1]] then
+        local item = items[origin]
+        if not item then
+          item = {concept = concept, parts = {}}
+          items[origin], items[#items + 1] = item, origin
+        end
+        item.parts[#item.parts + 1] = t
+      end
+    end
+    for _, origin in ipairs(items) do
+      local item = items[origin]
+      local main = item.parts[#item.parts]
+      local f = main.fields
+      local id = f.device_id
+      if not id and not concepts.kind_info(main.kind).device_id then id = f.id end
+      if id then
+        local d = setmetatable({vm = vm, id = id, concept = item.concept, kind = main.kind,
+                                bus = f.bus, addr = f.addr, fields = f, origin = origin,
+                                cold = true, _ids = {}, _keys = {}}, Device)
+        d._refused = archs.call(vm.pod.arch, "cold_unplug", st.ctx, main.kind, f)
+        -- the backends the devices of the item made (newest first), after the device
+        local undo = {}
+        for j = #item.parts, 1, -1 do
+          local p = item.parts[j]
+          local ok, _, unplug = pcall(core.hotplug, p.kind, p.fields)
+          if not ok then
+            d._refused = d._refused or ("%s cannot be unplugged: %s"):format(p.kind,
+                         type(_) == "table" and _.message or tostring(_))
+            break
+          end
+          for _, c in ipairs(unplug) do
+            -- a -drive's block backend goes with its device (QEMU deletes
+            -- it itself): there is no node to blockdev-del
+            if c.command ~= "blockdev-del" then undo[#undo + 1] = c end
+          end
+        end
+        d._undo = undo
+        st.cold[id] = d
+        for j, t in ipairs(st.cold_list) do
+          if t == main then st.cold_list[j] = d end
+        end
+      end
+    end
   end
-  for _, d in ipairs(vm._live and vm._live.order or {}) do out[#out + 1] = d end
+  local out = {}
+  for _, t in ipairs(st.cold_list) do
+    if not t.gone then out[#out + 1] = t end
+  end
+  for _, d in ipairs(st.order) do out[#out + 1] = d end
   return out
 end
 

@@ -73,7 +73,18 @@ describe("hot-plug on q35, seen by the guest", function()
     local d = vm:hotplug("drives", {file = image("s1.img", 4), format = "raw", serial = "scsi1",
                                     interface = "scsi"})
     eq(d.kind, "scsi-hd")
+    eq(d.guest_path, "0:0:0:0", "guest_path: host:channel:target:lun")
     eq(until_(vm, "ls /sys/block | grep -q ^sd"), true, "guest sees an sd disk")
+    -- the disk is under its SCSI address in the guest
+    eq(sh(vm, "ls /sys/bus/scsi/devices/" .. d.guest_path .. "/block")[1]:match("^sd%a+$") ~= nil,
+       true, "sd disk at " .. d.guest_path)
+    local second = vm:hotplug("drives", {file = image("s2.img", 4), format = "raw",
+                                         serial = "scsi2", interface = "scsi"})
+    eq(second.bus, d.bus, "the same controller")
+    eq(until_(vm, "ls /sys/bus/scsi/devices/" .. second.guest_path .. "/block | grep -q ^sd"),
+       true, "second disk at " .. second.guest_path)
+    eq(second.guest_path ~= d.guest_path, true, "another address")
+    second:unplug()
     d:unplug()
     eq(until_(vm, "! ls /sys/block | grep -q ^sd"), true, "the sd disk is gone")
   end)
@@ -131,6 +142,24 @@ describe("hot-plug on q35, seen by the guest", function()
     d:unplug()
   end)
 
+  it("removes the netdev and the chardev again when device_add fails", function()
+    local e = expect_error(vm.hotplug, vm, "devices", {"virtio-net-user", {id = "badnet",
+      mac = "52:54:00:aa:bb:0f", device_id = "badnet-dev", bus = "nosuchbus"}})
+    eq(e.message:match("hot%-plug failed at device_add %(virtio%-net%-user%)") ~= nil, true,
+       e.message)
+    local net = vm:execute("human-monitor-command", {["command-line"] = "info network"})
+    eq(net:find("badnet", 1, true), nil, "netdev 'badnet' left behind: " .. net)
+    -- a second port of the same name: QEMU refuses the port after its chardev
+    local port = vm:hotplug("sockets", {name = "org.vclaunch.dup", path = work .. "/dup1.sock"})
+    local chardevs = #vm:execute("query-chardev")
+    e = expect_error(vm.hotplug, vm, "sockets", {name = "org.vclaunch.dup",
+                                                 path = work .. "/dup2.sock"})
+    eq(e.message:match("hot%-plug failed at device_add %(virtserialport%)") ~= nil, true,
+       e.message)
+    eq(#vm:execute("query-chardev"), chardevs, "chardevs after the failed hot-plug")
+    port:unplug()
+  end)
+
   it("refuses what cannot be hot-plugged before any QMP command", function()
     local e = expect_error(vm.hotplug, vm, "volumes", {host_path = work, tag = "t9"})
     eq(e.kind, "recipe")
@@ -139,7 +168,7 @@ describe("hot-plug on q35, seen by the guest", function()
     e = expect_error(vm.hotplug, vm, "kernel", {path = "/k"})
     eq(e.kind, "usage")
     e = expect_error(vm.unplug, vm, "nope")
-    eq(e.message, "vm:unplug: no hot-plugged device 'nope' in hp-q35")
+    eq(e.message, "vm:unplug: no device 'nope' in hp-q35 that can be unplugged")
   end)
 
   it("runs out of places with a clear error, and frees them on unplug", function()
@@ -174,6 +203,34 @@ describe("hot-plug on pc, into pci-bridge slots", function()
     eq(block_path(vm, "pchot"), d.guest_path, "guest_path")
     d:unplug()
     eq(until_(vm, "! grep -qx pchot /sys/block/vd*/serial 2>/dev/null"), true, "pchot gone")
+    shutdown(vm)
+  end)
+end)
+
+describe("unplugging the pod's own devices", function()
+  it("on pc: a cold-plugged drive and NIC, by their ids, with their backends", function()
+    local vm = boot("cold-pc", {machine = "pc",
+      drives = {{file = image("cold.img", 4), format = "raw", serial = "cold1"}},
+      endpoints = {{type = "user", mac = "52:54:00:c0:1d:01"}}})
+    local ids = {}
+    for _, d in ipairs(vm:devices()) do
+      if d.id then ids[d.id] = d end
+    end
+    eq(ids["drive0-dev"] and ids["drive0-dev"].concept, "drives", "the drive, listed")
+    eq(ids["net0-dev"] and ids["net0-dev"].concept, "endpoints", "the NIC, listed")
+    eq(until_(vm, "grep -qx cold1 /sys/block/vd*/serial 2>/dev/null"), true, "guest sees cold1")
+    vm:unplug("drive0-dev")
+    eq(until_(vm, "! grep -qx cold1 /sys/block/vd*/serial 2>/dev/null"), true, "cold1 gone")
+    for _, b in ipairs(vm:execute("query-block")) do
+      eq(b.device ~= "drive0", true, "block backend drive0 left behind")
+    end
+    ids["net0-dev"]:unplug()
+    eq(until_(vm, "! grep -qx 52:54:00:c0:1d:01 /sys/class/net/*/address"), true, "NIC gone")
+    local net = vm:execute("human-monitor-command", {["command-line"] = "info network"})
+    eq(net:find("net0", 1, true), nil, "netdev net0 left behind: " .. net)
+    for _, d in ipairs(vm:devices()) do
+      eq(d.id ~= "drive0-dev" and d.id ~= "net0-dev", true, "still listed: " .. tostring(d.id))
+    end
     shutdown(vm)
   end)
 end)
@@ -228,6 +285,14 @@ describe("hot-plug refusals that need no guest", function()
        "the start (pod.knobs.shared_memory = true)")
     e = expect_error(vm.hotplug, vm, "drives", {file = "/dev/null", format = "raw"})
     eq(e.message:match("no free hot%-plug place on machine q35") ~= nil, true, e.message)
+    vm:execute("quit")
+    vm:wait(30)
+    -- a drive of the pod on q35's root bus cannot be unplugged
+    vm = vc.pod{name = "hp-cold", memory = 128, freeze = true,
+                drives = {{file = "/dev/null", format = "raw"}}}:start()
+    e = expect_error(vm.unplug, vm, "drive0-dev")
+    eq(e.message, "vm:unplug: drive0-dev: it sits on pcie.0, the root bus of machine q35, " ..
+       "which QEMU cannot unplug from")
     vm:execute("quit")
     vm:wait(30)
     -- an arch policy says which concepts it hot-plugs
