@@ -22,8 +22,14 @@ returns a number (0 to 255), vclaunch exits with it.
 options:
   --dry-run          print the QEMU command of the returned pod, shell-quoted,
                      and exit without starting it; a recipe that calls
-                     pod:start() stops there, printing that pod's command
-  --dry-run=json     the same, as a JSON array
+                     pod:start() stops there, printing each started pod's
+                     full command, then a line "# NAME: vclaunch adds at
+                     start: ..." with the QMP monitor, pidfile and -S
+                     arguments vclaunch adds; nothing is written (no
+                     runtime dir, log or socket) and no QEMU runs
+  --dry-run=json     the same, as a JSON array; at pod:start(), one object
+                     per pod: name, argv, vclaunch_args_at (0-based) and
+                     vclaunch_args
   --accel ACCEL      kvm or tcg (default: kvm when /dev/kvm can be opened
                      and the pod's arch is the host's, else tcg); a pod's own
                      accel field wins
@@ -215,6 +221,20 @@ function M.main(argv, version)
     io.stdout:flush()
   end
   vc.options.dry_run = opts.dry_run
+  -- pod:start() under --dry-run: the full argv, and which arguments are
+  -- vclaunch's own (a comment line; a field in JSON)
+  vc.options.on_dry_run = function(d)
+    local own = table.move(d.argv, d.first, d.first + d.count - 1, 1, {})
+    if opts.dry_run == "json" then
+      io.stdout:write(('{"name":%s,"argv":%s,"vclaunch_args_at":%d,"vclaunch_args":%s}\n'):format(
+        core.render({d.name}, "json"):sub(2, -2), core.render(d.argv, "json"), d.first - 1,
+        core.render(own, "json")))
+    else
+      io.stdout:write(core.render(d.argv, "shell"), "\n# ", d.name, ": vclaunch adds at start: ",
+                      core.render(own, "shell"), "\n")
+    end
+    io.stdout:flush()
+  end
 
   local main -- the recipe's task
   -- SIGINT/SIGTERM: the recipe is cancelled and every live VM goes down
@@ -246,7 +266,7 @@ function M.main(argv, version)
     -- recipe unless it was returned to run.
     core.cancel_spawned()
     if not ok and type(pod) == "table" and pod.dry_run then
-      dry_run(pod.dry_run)
+      if not pod.printed then dry_run(pod.dry_run) end
       ok, pod = true, nil
     elseif not ok then
       report(pod)

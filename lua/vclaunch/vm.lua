@@ -46,8 +46,10 @@ local function cleanup(vm)
   runinfo.release(vm) -- after the dir: `vclaunch stop` returns once it is gone
 end
 
--- What --dry-run raises from pod:start(): the CLI prints the argv and
--- stops the recipe there.
+-- What --dry-run raises from pod:start(), after options.on_dry_run got
+-- {name, argv, first, count} (argv[first .. first + count - 1] are the
+-- arguments vclaunch adds: its QMP monitors, the pidfile, -S for freeze):
+-- the recipe stops there.
 local DryRun = {__tostring = function() return "--dry-run: the recipe stopped at pod:start()" end}
 
 local swept = {}
@@ -58,7 +60,6 @@ local swept = {}
 function M.start(pod, opts)
   core.check_task("start") -- before anything is created
   opts = opts or {}
-  if options.dry_run then error(setmetatable({dry_run = pod:argv()}, DryRun), 0) end
   if opts.restore then -- before anything starts: a state file that cannot be read
     local f, err = io.open(opts.restore, "rb")
     if not f then fail("io", ("%s: restore: %s"):format(pod.name, err)) end
@@ -66,16 +67,20 @@ function M.start(pod, opts)
   end
   -- Once per runtime dir and process: what a killed vclaunch left behind.
   local base = options.runtime_dir or ""
-  if not swept[base] then
+  if not swept[base] and not options.dry_run then
     swept[base] = true
     local ok, n = pcall(core.rundir_sweep, options.runtime_dir)
     if ok and n > 0 then log("info", "removed %d stale runtime dir(s)", n) end
   end
-  local dir, vm
+  local dir, vm, dry
   local ok, e = pcall(function()
-    dir = core.rundir(pod.name, options.runtime_dir)
+    -- --dry-run: the argv QEMU would get, built the same way with a
+    -- runtime dir that is only named (nothing is created, listened on or
+    -- started), then DryRun below
+    dir = options.dry_run and ("<runtime-dir>/%s-XXXXXX"):format(pod.name) or
+          core.rundir(pod.name, options.runtime_dir)
     local qmp_path = core.socket_path(dir, "qmp.sock")
-    local listener <close> = core.listen(qmp_path)
+    local listener <close> = not options.dry_run and core.listen(qmp_path) or nil
     local extra = {
       {"chardev", {backend = "socket", id = "qmp", fd = 3, server = true, wait = false}},
       {"mon", {chardev = "qmp"}},
@@ -90,6 +95,14 @@ function M.start(pod, opts)
     -- names it (helpers.plan says why).
     local helper_set = helpers.plan(pod, dir)
     local argv = helper_set.pod:argv(extra)
+    if options.dry_run then
+      -- extra's arguments sit after the pod's own devices (Pod:argv)
+      local first = #helper_set.pod:_base().argv + 1
+      dry = {name = pod.name, argv = argv, first = first,
+             count = #argv - #helper_set.pod:argv()}
+      dir = nil
+      return
+    end
     vm = setmetatable({pod = pod, name = pod.name, dir = dir, argv = argv, handlers = {},
                        events_first = 1, events_last = 0, events_dropped = 0, event_log = {},
                        event_cond = core.cond(), exit_cond = core.cond(),
@@ -148,6 +161,12 @@ function M.start(pod, opts)
       if not (opts.freeze or pod.spec.freeze) then vm:execute("cont") end
     end
   end)
+  if dry then
+    -- printed here (options.on_dry_run), so that every pod a recipe starts
+    -- is, also from tasks whose errors nobody reads
+    if options.on_dry_run then options.on_dry_run(dry) end
+    error(setmetatable({dry_run = dry.argv, printed = options.on_dry_run ~= nil}, DryRun), 0)
+  end
   if not ok then
     if vm then e = helpers.abort(vm, e) end -- vclaunch.helpers: a helper that died first
     if vm and vm.proc then
