@@ -27,8 +27,10 @@ if arg[2] == "pod" then return pods[1] end
 local tasks = {}
 for i = 1, n do
   tasks[i] = vc.spawn(function()
-    local vm = pods[i]:start()
-    vm:execute("quit")
+    -- The reference waits as long as QEMU takes; so does this side (64 QEMUs
+    -- starting on a busy 2-core machine can take longer than the default 30 s).
+    local vm = pods[i]:start{timeout = 600}
+    vm:execute("quit", nil, 600)
     vm:wait()
   end)
 end

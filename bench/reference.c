@@ -3,18 +3,20 @@
  * and no vclaunch code, libuv or JSON library:
  *
  *   for each of N VMs: a private directory, a listening unix socket in it,
- *   stdout and stderr pipes, fork + exec qemu-system-x86_64 (-S, q35,
- *   128 MiB, no kernel) with the listening socket as fd 3;
- *   then, all N at once from one poll loop: connect, read the greeting,
- *   send qmp_capabilities, read its reply, send quit, read until EOF on
- *   the socket and on both pipes; then waitpid each and remove its files.
+ *   stdout and stderr pipes, fork + exec QEMU (the argv given, with the
+ *   listening socket as fd 3 and the QMP and pidfile arguments vclaunch
+ *   adds at start); then, all N at once from one poll loop: connect, read
+ *   the greeting, send qmp_capabilities, read its reply, send quit, read
+ *   until EOF on the socket and on both pipes; then waitpid each and remove
+ *   its files.
  *
- * usage: bench_reference [-r] N     -r: print "peak_rss_kib K" and
- *                                       "cpu_ms C" (this process only, as
- *                                       the recipe does) on stderr at the end
- *        bench_reference --argv     the argv of VM 1 without the QMP
- *                                   arguments, to compare with
- *                                   `vclaunch --dry-run bench/launch.lua 1 pod`
+ * usage: bench_reference [-r] N QEMU-ARGV...
+ *   QEMU-ARGV  the argv of the recipe's first pod, as
+ *              `vclaunch --dry-run bench/launch.lua 1 pod` prints it
+ *              (bench/launch.sh passes it): the value after -name is
+ *              replaced by benchI for VM I, as the recipe names its pods
+ *   -r         print "peak_rss_kib K" and "cpu_ms C" (this process only,
+ *              as the recipe does) on stderr at the end
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #define MAX_VMS 256
+#define MAX_ARGS 256
 
 enum { WANT_GREETING, WANT_CAPS, WANT_QUIT, WANT_EOF };
 
@@ -51,41 +54,26 @@ static void die(const char *what)
     exit(1);
 }
 
-/* The QEMU argv; the last six entries are the QMP arguments vclaunch adds at
- * start, left out by --argv. */
-static int build_argv(const vm_t *v, const char **argv)
+/* The argv every VM shares, from the command line. */
+static char **qemu_argv;
+static int qemu_argc;
+static const char *exe; /* qemu_argv[0] found along PATH */
+
+/* The given argv with this VM's name, then the QMP and pidfile arguments
+ * vclaunch adds at start. */
+static void build_argv(const vm_t *v, const char **argv)
 {
-    const char *a[] = {"qemu-system-x86_64",
-                       "-name",
-                       v->name,
-                       "-machine",
-                       "q35,accel=tcg",
-                       "-cpu",
-                       "max",
-                       "-smp",
-                       "1,sockets=1,cores=1,threads=1,maxcpus=1",
-                       "-m",
-                       "128M",
-                       "-nodefaults",
-                       "-no-user-config",
-                       "-nographic",
-                       "-S",
-                       "-chardev",
-                       "stdio,id=console",
-                       "-serial",
-                       "chardev:console",
-                       "-chardev",
-                       "socket,id=qmp,fd=3,server=on,wait=off",
-                       "-mon",
-                       "chardev=qmp,mode=control",
-                       "-pidfile",
-                       v->pidfile,
-                       NULL};
     int n = 0;
-    for (; a[n]; n++)
-        argv[n] = a[n];
+    for (int k = 0; k < qemu_argc; k++) {
+        int is_name = k > 0 && !strcmp(qemu_argv[k - 1], "-name");
+        argv[n++] = is_name ? v->name : qemu_argv[k];
+    }
+    const char *qmp[] = {"-chardev", "socket,id=qmp,fd=3,server=on,wait=off",
+                         "-mon",     "chardev=qmp,mode=control",
+                         "-pidfile", v->pidfile};
+    for (size_t k = 0; k < sizeof qmp / sizeof *qmp; k++)
+        argv[n++] = qmp[k];
     argv[n] = NULL;
-    return n;
 }
 
 static void spawn(vm_t *v, int i)
@@ -111,7 +99,7 @@ static void spawn(vm_t *v, int i)
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die("pipe2");
 
-    const char *argv[32];
+    const char *argv[MAX_ARGS + 8];
     build_argv(v, argv);
     pid_t parent = getpid();
     v->pid = fork();
@@ -129,7 +117,7 @@ static void spawn(vm_t *v, int i)
         } else if (dup2(l, 3) < 0) {
             _exit(127);
         }
-        execvp(argv[0], (char *const *)argv);
+        execv(exe, (char *const *)argv);
         _exit(127);
     }
     close(l);
@@ -228,20 +216,29 @@ static void on_pipe(vm_t *v, int *fd, FILE *to)
 int main(int argc, char **argv)
 {
     int report_rss = 0, i = 1;
-    if (argc == 2 && !strcmp(argv[1], "--argv")) {
-        vm_t v = {.name = "bench1"};
-        const char *a[32];
-        int n = build_argv(&v, a);
-        for (int k = 0; k < n - 6; k++)
-            printf("%s%s", k ? " " : "", a[k]);
-        printf("\n");
-        return 0;
-    }
     if (i < argc && !strcmp(argv[i], "-r")) report_rss = 1, i++;
     int n = i < argc ? atoi(argv[i]) : 0;
-    if (n < 1 || n > MAX_VMS) {
-        fprintf(stderr, "usage: bench_reference [-r] N (1 to %d) | --argv\n", MAX_VMS);
+    i++;
+    qemu_argv = argv + i;
+    qemu_argc = argc - i;
+    if (n < 1 || n > MAX_VMS || qemu_argc < 1 || qemu_argc > MAX_ARGS) {
+        fprintf(stderr, "usage: bench_reference [-r] N QEMU-ARGV... (N: 1 to %d)\n", MAX_VMS);
         return 2;
+    }
+    /* Found along PATH once here, as vclaunch does, rather than by execvp in
+     * every child. */
+    static char path[4096];
+    exe = qemu_argv[0];
+    if (!strchr(exe, '/')) {
+        const char *p = getenv("PATH");
+        for (; p && *p; p += strcspn(p, ":") + (p[strcspn(p, ":")] == ':')) {
+            int len = (int)strcspn(p, ":");
+            snprintf(path, sizeof path, "%.*s/%s", len, p, qemu_argv[0]);
+            if (access(path, X_OK) == 0) {
+                exe = path;
+                break;
+            }
+        }
     }
     static vm_t vms[MAX_VMS];
     for (int k = 0; k < n; k++)

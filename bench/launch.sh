@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Launch benchmark: vclaunch against bench_reference, N = 1, 16 and 64 VMs
+# started from one process.
+#
+#   bench/launch.sh [BUILD_DIR]          (default: build, next to this bench/)
+#   RUNS=9 bench/launch.sh build-rel     (series; default 7, at least 5)
+#   NS="1 16" bench/launch.sh build      (the N to run; default "1 16 64")
+#
+# Builds nothing: BUILD_DIR must hold vclaunch and bench_reference. A series
+# is one run of each side at each N; each run is one whole process, timed
+# from fork to exit by bash's $EPOCHREALTIME. Within a series the two sides
+# run back to back and which goes first alternates from series to series, so
+# that a slow patch of the machine falls on both. Prints every run with the
+# load average, each series' ratio, then the medians, the ratio vclaunch /
+# reference and the peak RSS of each launcher process itself (QEMU not
+# counted; see bench/README.md for why /usr/bin/time cannot give this).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+build=${1:-$root/build}
+runs=${RUNS:-7}
+read -ra ns <<<"${NS:-1 16 64}"
+vclaunch=$build/vclaunch
+reference=$build/bench_reference
+recipe=$here/launch.lua
+
+for exe in "$vclaunch" "$reference"; do
+  [[ -x $exe ]] || { echo "launch.sh: $exe not found; build first (make -C $build)" >&2; exit 2; }
+done
+((runs >= 5)) || { echo "launch.sh: RUNS must be at least 5" >&2; exit 2; }
+
+# The reference starts the very argv vclaunch builds for the recipe's first
+# pod (it renames each VM and adds the QMP and pidfile arguments as vclaunch
+# does at start).
+qemu_argv=$("$vclaunch" --dry-run "$recipe" 1 pod)
+[[ $qemu_argv != *[\'\"\\]* ]] ||
+  { echo "launch.sh: the pod's argv needs quoting; not handled: $qemu_argv" >&2; exit 2; }
+read -ra qemu_argv <<<"$qemu_argv"
+
+# Both sides put their sockets and pidfiles under the same private directory.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/vc" "$work/ref"
+
+declare -A times rss cpu ratios last
+
+# run SIDE N SERIES: one timed run; appends its wall time (ms), own CPU (ms)
+# and peak RSS (KiB).
+run() {
+  local side=$1 n=$2 t0 t1 kib ms own
+  if [[ $side == vclaunch ]]; then
+    t0=$EPOCHREALTIME
+    "$vclaunch" --accel tcg --runtime-dir "$work/vc" "$recipe" "$n" rss 2>"$work/err" ||
+      { cat "$work/err" >&2; echo "launch.sh: vclaunch failed (N=$n)" >&2; exit 1; }
+    t1=$EPOCHREALTIME
+  else
+    t0=$EPOCHREALTIME
+    TMPDIR=$work/ref "$reference" -r "$n" "${qemu_argv[@]}" 2>"$work/err" ||
+      { cat "$work/err" >&2; echo "launch.sh: bench_reference failed (N=$n)" >&2; exit 1; }
+    t1=$EPOCHREALTIME
+  fi
+  kib=$(sed -n 's/^peak_rss_kib \([0-9]*\)$/\1/p' "$work/err")
+  own=$(sed -n 's/^cpu_ms \([0-9.]*\)$/\1/p' "$work/err")
+  grep -v '^peak_rss_kib \|^cpu_ms ' "$work/err" >&2 || true
+  [[ -n $kib && -n $own ]] || { echo "launch.sh: $side printed no peak_rss_kib or cpu_ms" >&2; exit 1; }
+  ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
+  times[$side,$n]+="$ms "
+  rss[$side,$n]+="$kib "
+  cpu[$side,$n]+="$own "
+  last[$side]=$ms
+  printf '%-9s N=%-2s series %2d  %8s ms wall  %7s ms own CPU  %5s KiB  load %s\n' "$side" "$n" \
+    "$3" "$ms" "$own" "$kib" "$(cut -d' ' -f1 /proc/loadavg)"
+}
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
+  if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maximum() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
+
+echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# $("$vclaunch" --version), $(qemu-system-x86_64 --version | head -n 1), $runs series, N = ${ns[*]}"
+echo "# argv: ${qemu_argv[*]}"
+for ((r = 1; r <= runs; r++)); do
+  for n in "${ns[@]}"; do
+    if ((r % 2)); then run vclaunch "$n" "$r"; run reference "$n" "$r"
+    else run reference "$n" "$r"; run vclaunch "$n" "$r"; fi
+    ratios[$n]+="$(awk -v a="${last[vclaunch]}" -v b="${last[reference]}" \
+      'BEGIN { printf "%.3f", a / b }') "
+  done
+done
+
+echo
+echo "# load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' N "wall vc" "wall ref" ratio \
+  "med r" "cpu vc" "cpu ref" "KiB vc" "KiB ref" "series ratios (vc / ref)"
+for n in "${ns[@]}"; do
+  mv=$(median <<<"${times[vclaunch,$n]}")
+  mr=$(median <<<"${times[reference,$n]}")
+  printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' "$n" "$mv" "$mr" \
+    "$(awk -v a="$mv" -v b="$mr" 'BEGIN { printf "%.3f", a / b }')" \
+    "$(median <<<"${ratios[$n]}")" \
+    "$(median <<<"${cpu[vclaunch,$n]}")" "$(median <<<"${cpu[reference,$n]}")" \
+    "$(maximum <<<"${rss[vclaunch,$n]}")" "$(maximum <<<"${rss[reference,$n]}")" "${ratios[$n]}"
+done
+first=${ns[0]}
+for n in "${ns[@]:1}"; do
+  awk -v a="$(maximum <<<"${rss[vclaunch,$first]}")" -v b="$(maximum <<<"${rss[vclaunch,$n]}")" \
+    -v n0="$first" -v n="$n" 'BEGIN { printf "# vclaunch RSS per VM beyond N = %d, at N = %d: %.1f KiB (goal <= 64)\n",
+      n0, n, (b - a) / (n - n0) }'
+done
+echo "# wall: median whole-process wall time (ms); ratio: median wall vc / median wall ref;"
+echo "# med r: median of the series' ratios (goal <= 1.05 for both);"
+echo "# cpu: median CPU time (ms) of the launcher process itself, QEMU not counted;"
+echo "# KiB: the largest peak RSS of the launcher process itself (goal: vclaunch <= 4096 at N = 1)."
