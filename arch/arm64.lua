@@ -14,9 +14,9 @@ M.default_machine = "virt"
 -- virt's GICv3 redistributor region holds 123 CPUs (GICv2: 8).
 M.max_vcpus = 123
 M.console_param = "console=ttyAMA0"
--- no ISA bus for the ISA pvpanic device
+-- pvpanic: pvpanic-pci (virt has no ISA bus for the ISA one)
 M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
-                  memory_hotplug = true, pvpanic = false, rng = true}
+                  memory_hotplug = true, pvpanic = true, rng = true}
 
 --- virt without USB; the host's GIC under KVM, an emulated GICv3 under TCG
 --- (virt's default GICv2 stops at 8 vCPUs).
@@ -32,6 +32,11 @@ end
 --- authentication to pay for on every call).
 function M:cpu(pod, accel)
   return pod.cpu or (accel == "kvm" and "host" or "cortex-a57")
+end
+
+--- The panic device: pvpanic-pci, on the root bus.
+function M:append_pvpanic(ctx)
+  return {{"pvpanic-pci", {id = ctx:id("pvpanic")}}}
 end
 
 --- 9p without multidevs: the arm64 policy never set it.

@@ -32,9 +32,12 @@ M.capabilities = {block_hotplug = true, multiqueue = true, fs_sharing = true,
                              vhost_user = true, vfio = true, devices = true}}
 
 -- Kernel parameters: the quiet and debug sets, then the pod's own.
+-- panic=-1: a panicking kernel reboots at once (it would wait for ever
+-- with no panic=), and a reboot ends QEMU (action below) where no panic
+-- device tells QEMU of the panic itself.
 M.kernel_params = {
-  quiet = {"quiet", "panic=1"},
-  debug = {"debug", "panic=1"},
+  quiet = {"quiet", "panic=-1"},
+  debug = {"debug", "panic=-1"},
 }
 
 -- A refusal: an error object as vclaunch's are ({kind, message}), so that
@@ -162,6 +165,14 @@ function M:flags(pod)
   local k = pod.knobs or {}
   return {nodefaults = true, no_user_config = true, display = "none",
           no_reboot = (pod.no_reboot or k.no_reboot) or nil, freeze = pod.freeze or nil}
+end
+
+--- What QEMU does when the guest panics or reboots (fields of the "action"
+--- kind): a panic ends QEMU with status 1 (exit-failure), which vclaunch
+--- reports as "the guest panicked"; a reboot ends QEMU as a power-off
+--- does, unless the pod asks for reboots (pod.reboot = true).
+function M:action(pod)
+  return {panic = "exit-failure", reboot = not pod.reboot and "shutdown" or nil}
 end
 
 --- The console: a chardev on QEMU's stdio and the legacy serial port.
@@ -427,8 +438,23 @@ function M:hotplug_place(ctx, used)
                "(pod.bridges = N, one %s each)"):format(ctx.machine, info.bridge)
 end
 
+--- The panic device QEMU learns of a guest panic from (the guest kernel's
+--- pvpanic driver writes to it): added unless pod.pvpanic = false, where
+--- capabilities.pvpanic is not false. Machines without one report panics
+--- their own way (s390x: disabled wait; pseries: ibm,os-term) or, with
+--- panic=-1, reboot, which ends QEMU too.
 function M:append_pvpanic(ctx)
+  if self.capabilities.pvpanic == false then return {} end
   return {{"pvpanic", {id = ctx:id("pvpanic")}}}
+end
+
+--- pod.guest_status: a virtio-serial port named vclaunch.status on a file
+--- chardev; the guest writes its exit status there and vclaunch reads the
+--- file. path: the file (the pod names "guest-status", its name in the
+--- VM's runtime dir; pod:start() gives the full path).
+function M:append_guest_status(ctx, path)
+  return self:append_socket(ctx, {name = "vclaunch.status", backend = "file",
+                                  path = type(path) == "string" and path or "guest-status"})
 end
 
 --- Whether a device the pod made at start (fields f of kind) can be

@@ -216,7 +216,10 @@ static const vc_field_t virtio_balloon_fields[] = {
 KIND("virtio-balloon", "virtio-balloon: guest memory ballooning", virtio_balloon_opts,
      virtio_balloon_fields);
 
-const char *const vc__drive_formats[] = {"raw", "qcow2", NULL};
+/* The formats QEMU 7.2 reads and writes without a secret or a module
+ * (luks needs a key, dmg/bochs/cloop are read-only). */
+const char *const vc__drive_formats[] = {"raw", "qcow2", "qcow", "vmdk", "vdi", "vhdx",
+                                         "vpc", "qed", "parallels", NULL};
 const char *const vc__drive_aios[] = {"threads", "native", "io_uring", NULL};
 const char *const vc__drive_discards[] = {"ignore", "unmap", NULL};
 static const vc_opt_t virtio_blk_opts[] = {{"-drive", VC_OPT_KV, "if=none"},
@@ -373,6 +376,15 @@ static const vc_field_t pvpanic_fields[] = {
 };
 KIND("pvpanic", "pvpanic: guest panic notification (ISA)", pvpanic_opts, pvpanic_fields);
 
+static const vc_opt_t pvpanic_pci_opts[] = {{"-device", VC_OPT_KV, "pvpanic-pci"}};
+static const vc_field_t pvpanic_pci_fields[] = {
+    FIELD("id", VC_T_ID, .key = "id", .flags = VC_F_DEFINES_ID),
+    FIELD("bus", VC_T_ID, .key = "bus", .doc = "parent PCI bus"),
+    PCI_ADDR,
+};
+KIND("pvpanic-pci", "pvpanic-pci: guest panic notification (PCI)", pvpanic_pci_opts,
+     pvpanic_pci_fields);
+
 static const vc_opt_t global_opts[] = {{"-global", VC_OPT_RAW, NULL}};
 static const vc_field_t global_fields[] = {
     FIELD("value", VC_T_STR, .key = "", .flags = VC_F_REQUIRED,
@@ -445,6 +457,7 @@ const vc_kind_t *const vc__kinds_base[] = {
     &kind_pcie_root_port_fields,
     &kind_pci_bridge_fields,
     &kind_pvpanic_fields,
+    &kind_pvpanic_pci_fields,
     &kind_global_fields,
     &kind_uuid_fields,
     &kind_rtc_fields,

@@ -9,6 +9,7 @@
 #include "argv.h"
 #include "hotplug.h"
 #include "kind.h"
+#include "probe.h"
 #include "vc_lua.h"
 
 #define ERROR_MT "vclaunch.Error"
@@ -373,6 +374,22 @@ static int vc_lua_core_check_id(lua_State *L)
     return 1;
 }
 
+/* core.probe_format(path) -> format or false (no known header: raw),
+ * "block" or "file"; raises an io error naming path when it cannot be read */
+static int vc_lua_core_probe_format(lua_State *L)
+{
+    const char *path = vc_lua_check_text(L, 1, NULL, "path");
+    vc_probe_t p;
+    vc_error_t err = {0};
+    if (vc_probe_format(path, &p, &err)) return vc_lua_raise(L, 2, "io", "%s", err.msg);
+    if (p.format[0])
+        lua_pushstring(L, p.format);
+    else
+        lua_pushboolean(L, 0);
+    lua_pushstring(L, p.block_device ? "block" : "file");
+    return 2;
+}
+
 /* core.kinds() -> {name = {doc=, fields = {{name=, type=, required=, default=,
  * values=, min=, max=, doc=, defines_id=, list=}, ...}}} for documentation and
  * suggestions; defines_id is true on a field whose value is the id of
@@ -512,6 +529,7 @@ int luaopen_vclaunch_core(lua_State *L)
         {"render", vc_lua_core_render},
         {"escape", vc_lua_core_escape},
         {"check_id", vc_lua_core_check_id},
+        {"probe_format", vc_lua_core_probe_format},
         {"kinds", vc_lua_core_kinds},
         {"suggest", vc_lua_core_suggest},
         {"error", vc_lua_core_error},

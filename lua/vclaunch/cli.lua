@@ -5,7 +5,7 @@ local vc = require "vclaunch"
 local M = {}
 
 -- Exit codes of vclaunch's own failures (QEMU's status passes through).
-local EXIT = {usage = 64, recipe = 65, start = 69}
+local EXIT = {usage = 64, recipe = 65, start = 69, panic = 79}
 
 local HELP = [[
 usage: vclaunch [options] recipe.lua [args...]
@@ -51,8 +51,11 @@ exit status:
   recipe returned a pod; 0 when the recipe finished; 64 usage error (bad
   option, no recipe); 65 the recipe failed (an invalid pod, an error it
   raised or did not catch, a recipe file that does not load); 69 QEMU
-  could not be started (or died before QMP was ready); 128 + signal when
-  vclaunch itself was stopped by SIGINT/SIGTERM.
+  could not be started (or died before QMP was ready); 79 the guest
+  panicked (QEMU ends on a panic: -action panic=exit-failure); with
+  pod.guest_status, the number the guest wrote to its vclaunch.status
+  port before it powered off (modulo 256); 128 + signal when vclaunch
+  itself was stopped by SIGINT/SIGTERM.
 
 When the recipe ends (returns or fails), the tasks it spawned are
 cancelled and every VM it left running goes down the shutdown ladder.
@@ -288,6 +291,13 @@ function M.main(argv, version)
       end
       local status = vm:wait()
       code = status.code or (128 + status.signal)
+      if status.panicked then
+        io.stderr:write("vclaunch: ", vm.name, ": the guest panicked\n")
+        code = EXIT.panic
+      elseif status.code == 0 and status.guest_status then
+        -- the status the guest wrote to vclaunch.status (pod.guest_status)
+        code = status.guest_status & 0xff
+      end
     elseif math.type(pod) == "integer" and not opts.dry_run then
       -- a recipe that returns a number exits with it (after the ladder)
       if pod < 0 or pod > 255 then

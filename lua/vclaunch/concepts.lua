@@ -202,8 +202,13 @@ local ENDPOINT = record{id = ID, type = {type = "string", required = true,
                         ifname = STR, fds = list{type = "integer", min = 0}, mac = STR,
                         queues = {type = "integer", min = 1}, vhost = BOOL, socket = PATH,
                         forward = list(forward.RULE)}
+-- the formats the disk kinds take (core: vc__drive_formats)
+local DRIVE_FORMATS
+for _, f in ipairs(core.kinds()["virtio-blk"].fields) do
+  if f.name == "format" then DRIVE_FORMATS = f.values end
+end
 local DRIVE = record{id = ID, file = {type = "path", required = true},
-                     format = {type = "string", values = {"raw", "qcow2"}}, readonly = BOOL,
+                     format = {type = "string", values = DRIVE_FORMATS}, readonly = BOOL,
                      serial = STR, aio = {type = "string", values = {"threads", "native",
                                                                       "io_uring"}},
                      interface = {type = "string", values = {"virtio", "scsi"}}}
@@ -224,6 +229,31 @@ local KNOBS = record{hugepages = BOOL, prealloc = BOOL, shared_memory = BOOL, ml
 local CPU_FEATURES = {type = {"string", "record"}}
 
 local function always() return true end
+
+-- A drive without a format is attached as raw only when its file has no
+-- image header vclaunch knows (core.probe_format): a qcow2 written through
+-- as raw is destroyed by the guest. Returns a message, or nil.
+local function probe_drive(dr)
+  if dr.format then return nil end
+  local ok, fmt, what = pcall(core.probe_format, dr.file)
+  if not ok then
+    return ("%s; vclaunch reads a drive's header to tell its format: make it readable, " ..
+            "or give format = \"raw\" (or the image's format) to skip the probe"):format(
+            fmt.message), "file"
+  end
+  if not fmt then return nil end
+  local thing = what == "block" and "block device" or "file"
+  for _, f in ipairs(DRIVE_FORMATS) do
+    if f == fmt then
+      return ("%s %s holds a %s image, and a drive without format is attached as raw: set " ..
+              "format = %q (or format = \"raw\" to give the guest its bytes as they are)"):format(
+              thing, dr.file, fmt, fmt), "format"
+    end
+  end
+  return ("%s %s holds a %s image, which vclaunch does not attach: convert it " ..
+          "(qemu-img convert -O qcow2), or set format = \"raw\" to give the guest its bytes " ..
+          "as they are"):format(thing, dr.file, fmt), "format"
+end
 
 -- The memory backend the knobs (and shared-memory devices) ask for, once
 -- per build: the machine row names it, the knobs row emits it.
@@ -365,8 +395,18 @@ M.rows = {
    end},
   {field = "freeze", schema = BOOL},
   {field = "no_reboot", schema = BOOL},
+  -- A guest reboot ends QEMU unless the pod asks for reboots.
+  {field = "reboot", schema = BOOL,
+   checks = {function(v, pod)
+     if v and (pod.no_reboot or (pod.knobs or {}).no_reboot) then
+       return "reboot = true contradicts no_reboot"
+     end
+   end}},
   {origin = "vclaunch", present = always,
    build = function(b) return {{"flags", call(b.arch, "flags", b.pod)}} end},
+  -- The panic and reboot policy (arch action): a panic ends QEMU with status 1.
+  {origin = "vclaunch's panic and reboot policy", present = always,
+   build = function(b) return {{"action", call(b.arch, "action", b.pod)}} end},
   {field = "firmware", schema = {type = {"path", "list"}, items = PATH},
    build = function(b, v) return call(b.arch, "firmware", b.ctx, v) end,
    fields = {firmware = {"bios.path", "pflash.file"}}},
@@ -381,7 +421,15 @@ M.rows = {
 
   -- The IOMMU first: PCI devices created before it would bypass it.
   {field = "iommu", schema = BOOL, append = "append_iommu"},
-  {field = "image", schema = PATH, append = "append_image", fields = {image = "file"}},
+  {field = "image", schema = PATH, append = "append_image", fields = {image = "file"},
+   checks = {function(v)
+     -- the rootfs image is attached as raw: refuse one with an image header
+     local ok, fmt = pcall(core.probe_format, v)
+     if ok and fmt then
+       return ("image: %s holds a %s image, and pod.image is attached as raw: attach it as a " ..
+               "drive with format = %q"):format(v, fmt, fmt)
+     end
+   end}},
   -- A virtio-fs volume without a socket gets a virtiofsd vclaunch starts
   -- at pod:start() (vclaunch.helpers), with cache and readonly; with a
   -- socket, the virtiofsd there is the recipe's, and so are its options.
@@ -440,6 +488,9 @@ M.rows = {
    append = "append_socket",
    fields = {name = "virtserialport.name", id = "virtserialport.id", path = "chardev.path",
              backend = "chardev.backend"}},
+  -- guest_status = true: the vclaunch.status port (vm:guest_status()); at
+  -- pod:start() the value becomes the status file's path (vclaunch.guest)
+  {field = "guest_status", schema = BOOL, append = "append_guest_status"},
   {field = "endpoints", schema = list(ENDPOINT), items = true,
    checks = {function(e, _, arch)
      if caps(arch).multiqueue ~= false then return nil end
@@ -474,6 +525,7 @@ M.rows = {
    fields = {id = "id", ifname = "ifname", fds = "fds", mac = "mac", queues = "queues",
              vhost = "vhost", socket = "socket", forward = "hostfwd"}},
   {field = "drives", schema = list(DRIVE), items = true, append = "append_drive",
+   checks = {probe_drive},
    fields = {id = "id", file = "file", format = "format", readonly = "readonly",
              serial = "serial", aio = "aio"}},
   {field = "vhost_user", schema = list(VHOST_USER), items = true,
@@ -512,7 +564,15 @@ M.rows = {
      end
    end},
    append = "append_virtio_mem"},
-  {field = "pvpanic", schema = BOOL, capability = "pvpanic", append = "append_pvpanic"},
+  -- The panic device is there unless pvpanic = false (arch append_pvpanic
+  -- adds none where the machine has none); true insists on one.
+  {field = "pvpanic", schema = BOOL, append = "append_pvpanic",
+   present = function(v) return v ~= false end,
+   checks = {function(v, pod, arch)
+     if v == true and caps(arch).pvpanic == false then
+       return (CAPABILITIES.pvpanic):format(arch.name, pod.machine), "pvpanic"
+     end
+   end}},
   {field = "bridges", schema = {type = "integer", min = 0, max = 30}, append = "bridges",
    present = function(n) return n ~= nil and n > 0 end},
 

@@ -11,6 +11,7 @@ local options = require "vclaunch.options"
 local console = require "vclaunch.console"
 local live = require "vclaunch.live"
 local helpers = require "vclaunch.helpers" -- virtiofsd for virtio-fs volumes
+local guest = require "vclaunch.guest" -- panic and the guest's exit status
 local runinfo = require "vclaunch.runinfo" -- vm.json, qmp-user.sock, ctl.sock
 local Pod = require("vclaunch.pod").Pod
 
@@ -94,7 +95,8 @@ function M.start(pod, opts)
     -- on a socket in dir; QEMU's argv comes from a copy of the pod that
     -- names it (helpers.plan says why).
     local helper_set = helpers.plan(pod, dir)
-    local argv = helper_set.pod:argv(extra)
+    local run_pod, status_path = guest.plan(helper_set.pod, dir)
+    local argv = run_pod:argv(extra)
     if options.dry_run then
       -- extra's arguments sit after the pod's own devices (Pod:argv)
       local first = #helper_set.pod:_base().argv + 1
@@ -107,6 +109,7 @@ function M.start(pod, opts)
                        events_first = 1, events_last = 0, events_dropped = 0, event_log = {},
                        event_cond = core.cond(), exit_cond = core.cond(),
                        console = console.new(pod.name, dir .. "/console.log")}, VM)
+    guest.watch(vm, argv, status_path)
     helpers.start(vm, helper_set, opts) -- vclaunch.helpers: virtiofsd before QEMU
     runinfo.publish(vm) -- vm.json and ctl.sock, before QEMU starts
     local name = pod.name
@@ -122,6 +125,7 @@ function M.start(pod, opts)
         if stream == "stdout" then vm.console:_partial(text) end
       end,
       on_exit = function(status)
+        guest.exited(vm, status) -- panicked, guest_status: before the runtime dir goes
         vm.exit = status
         log("info", "%s: QEMU exited (%s)", name, status_text(status))
         cleanup(vm)
@@ -365,6 +369,10 @@ function VM:getfd(name, fd)
   if not ok then errors.rethrow(e, "qmp") end
 end
 
+--- The exit status the guest wrote to the vclaunch.status port
+--- (pod.guest_status), or nil.
+function VM:guest_status() return guest.status(self) end
+
 function VM:pause() self:execute("stop") end
 function VM:resume() self:execute("cont") end
 --- The run state: "running", "paused", "prelaunch", ...
@@ -382,8 +390,9 @@ local function wait_exit(vm, timeout)
   return vm.exit
 end
 
---- Waits for QEMU to exit: {code = n} or {signal = n}. timeout: seconds
---- (default: no limit), then a timeout error.
+--- Waits for QEMU to exit: {code = n} or {signal = n}, with panicked (the
+--- guest panicked: vm.panicked) and guest_status (vm:guest_status()).
+--- timeout: seconds (default: no limit), then a timeout error.
 function VM:wait(timeout)
   core.check_task("vm:wait")
   if timeout then

@@ -17,8 +17,14 @@ end
 
 local same = h.argv_eq
 
+-- The goldens list the devices their pods ask for: the panic device every
+-- pod gets by default is left out (pvpanic = false) unless a case names
+-- pvpanic; "the panic policy" checks the default.
 local function argv(t)
   t.accel = t.accel or "tcg"
+  -- the hot-plug ports q35 makes by default have a case of their own
+  if t.hotplug_ports == nil then t.hotplug_ports = 0 end
+  if t.pvpanic == nil then t.pvpanic = false end
   return vc.pod(t):argv()
 end
 
@@ -38,6 +44,43 @@ describe("amd64 argv", function()
     same(argv{name = "min"}, head("min", "q35,accel=tcg"))
   end)
 
+  it("q35 makes pod.hotplug_ports pcie-root-ports for hot-plug, 2 by default; pc none", function()
+    local function line(t)
+      t.accel, t.pvpanic = "tcg", false
+      return table.concat(vc.pod(t):argv(), " ")
+    end
+    local port = "-device pcie-root-port,id=rp%d,bus=pcie.0,chassis=%d,slot=%d"
+    local a = line{name = "hp"}
+    eq(a:sub(-#(port:format(0, 1, 1) .. " " .. port:format(1, 2, 2))),
+       port:format(0, 1, 1) .. " " .. port:format(1, 2, 2), a)
+    eq(a:find("rp2", 1, true), nil, a)
+    a = line{name = "hp", hotplug_ports = 3}
+    eq(a:find(port:format(2, 3, 3), 1, true) ~= nil, true, a)
+    -- bridges are root ports on q35 too: then no default ports
+    a = line{name = "hp", bridges = 1}
+    eq(a:find("rp1", 1, true), nil, a)
+    eq(line{name = "hp", machine = "pc"}:find("pcie-root-port", 1, true), nil)
+    local e = expect_error(vc.pod, {name = "hp", machine = "pc", hotplug_ports = 1})
+    eq(e.message:match("hotplug_ports: machine pc has no PCIe root ports; it hot%-plugs into " ..
+                       "pci%-bridge slots %(pod%.bridges = N%)") ~= nil, true, e.message)
+  end)
+
+  it("the panic policy: QEMU exits on a panic and a reboot, pvpanic by default", function()
+    local function pod_argv(t)
+      t.accel = "tcg"
+      return vc.pod(t):argv()
+    end
+    for _, machine in ipairs{"q35", "pc", "microvm"} do
+      same(pod_argv{name = "p", machine = machine},
+           head("p", machine .. ",accel=tcg", {"-device", "pvpanic,id=pvpanic0"}))
+    end
+    -- reboot = true: QEMU resets the machine; the panic still ends it
+    local a = table.concat(pod_argv{name = "p", reboot = true}, " ")
+    eq(a:find("-action panic=exit-failure -chardev", 1, true) ~= nil, true, a)
+    local e = expect_error(vc.pod, {reboot = true, knobs = {no_reboot = true}})
+    eq(e.message, "pod: reboot = true contradicts no_reboot")
+  end)
+
   it("full q35 pod", function()
     same(argv{
       name = "full", uuid = "8dc0fb8a-8e3a-4d4d-9d55-1b9d6c2c6f01", vcpus = 2, max_vcpus = 4,
@@ -48,7 +91,7 @@ describe("amd64 argv", function()
       sockets = {{name = "org.vc.agent", path = "/run/agent.sock"}},
       endpoints = {{type = "user", mac = "52:54:00:12:34:56"}},
       drives = {{file = "/d.qcow2", format = "qcow2", serial = "d1", aio = "threads"},
-                {file = "/s.img", interface = "scsi"}},
+                {file = "/s.img", interface = "scsi", format = "raw"}},
       rng = true, balloon = {deflate_on_oom = true}, iommu = true, pvpanic = true,
       bridges = 2, knobs = {no_reboot = true},
       devices = {{"rtc", {base = "utc"}}},
@@ -58,9 +101,10 @@ describe("amd64 argv", function()
       "-machine", "q35,accel=tcg", "-cpu", "max",
       "-smp", "2,sockets=4,cores=1,threads=1,maxcpus=4", "-m", "256M,slots=2,maxmem=1024M",
       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console", "-serial", "chardev:console",
       "-kernel", "/boot/vmlinuz", "-initrd", "/boot/initrd",
-      "-append", "console=ttyS0 debug panic=1 x=1",
+      "-append", "console=ttyS0 debug panic=-1 x=1",
       "-device", "intel-iommu,id=iommu0",
       "-drive", "if=none,id=image0,file=/img/rootfs.img,format=raw,readonly=on",
       "-device", "virtio-blk-pci,drive=image0,id=image0-dev",
@@ -126,6 +170,7 @@ describe("amd64 argv", function()
          {"qemu-system-x86_64", "-name", "k", "-machine", "q35,accel=kvm,kernel-irqchip=split",
           "-cpu", "host", "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "512M",
           "-nodefaults", "-no-user-config", "-display", "none",
+          "-action", "reboot=shutdown,panic=exit-failure",
           "-chardev", "stdio,id=console", "-serial", "chardev:console",
           "-device", "intel-iommu,id=iommu0"})
   end)
@@ -207,6 +252,7 @@ describe("amd64 argv", function()
           "-cpu", "max", "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "256M",
           "-object", "memory-backend-memfd,id=mem0,size=256M,share=on",
           "-nodefaults", "-no-user-config", "-display", "none",
+          "-action", "reboot=shutdown,panic=exit-failure",
           "-chardev", "stdio,id=console", "-serial", "chardev:console",
           "-chardev", "socket,id=vhost-user-fs0,path=/run/virtiofsd.sock",
           "-device", "vhost-user-fs-pci,chardev=vhost-user-fs0,tag=vol,queue-size=1024,id=vhost-user-fs0-dev",
@@ -244,6 +290,7 @@ describe("amd64 argv", function()
           "-object", "memory-backend-file,id=mem0,size=1024M,prealloc=on,mem-path=/dev/hugepages",
           "-overcommit", "mem-lock=on",
           "-nodefaults", "-no-user-config", "-display", "none",
+          "-action", "reboot=shutdown,panic=exit-failure",
           "-bios", "/usr/share/seabios/bios.bin",
           "-chardev", "stdio,id=console", "-serial", "chardev:console"})
     same(argv{name = "fw", knobs = {prealloc = true},
@@ -252,13 +299,14 @@ describe("amd64 argv", function()
           "-cpu", "max", "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "512M",
           "-object", "memory-backend-ram,id=mem0,size=512M,prealloc=on",
           "-nodefaults", "-no-user-config", "-display", "none",
+          "-action", "reboot=shutdown,panic=exit-failure",
           "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=/ovmf/code.fd",
           "-drive", "if=pflash,format=raw,unit=1,file=/ovmf/vars.fd",
           "-chardev", "stdio,id=console", "-serial", "chardev:console"})
   end)
 
   it("the policy's ids stay unique next to the recipe's", function()
-    local e = expect_error(vc.pod, {drives = {{file = "/a"}},
+    local e = expect_error(vc.pod, {drives = {{file = "/a", format = "raw"}},
                                     devices = {{"iothread", {id = "drive0"}}}})
     eq(e.message:match("pod: duplicate id 'drive0': virtio%-blk %(pod.drives%[1%]%) and " ..
                        "iothread %(pod.devices%[1%]%)$") ~= nil, true, e.message)

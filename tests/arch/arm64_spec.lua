@@ -21,7 +21,7 @@ end
 
 describe("arm64", function()
   it("builds a minimal pod: virt with GICv3, Cortex-A57, the PL011 console", function()
-    local p = vc.pod{arch = "arm64", accel = "tcg", name = "a1",
+    local p = vc.pod{arch = "arm64", accel = "tcg", name = "a1", hotplug_ports = 0,
                      kernel = {path = "/boot/Image", params = "x=1"}}
     h.argv_eq(p:argv(), {
       "qemu-system-aarch64",
@@ -31,15 +31,18 @@ describe("arm64", function()
       "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
       "-m", "512M",
       "-nodefaults", "-no-user-config", "-display", "none",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
       "-kernel", "/boot/Image",
-      "-append", "console=ttyAMA0 quiet panic=1 x=1",
+      "-append", "console=ttyAMA0 quiet panic=-1 x=1",
+      "-device", "pvpanic-pci,id=pvpanic0",
     })
   end)
 
   it("uses the host's GIC and CPU under KVM", function()
-    local p = vc.pod{arch = "arm64", accel = "kvm", name = "a2", vcpus = 2, max_vcpus = 8}
+    local p = vc.pod{arch = "arm64", accel = "kvm", name = "a2", vcpus = 2, max_vcpus = 8,
+                     hotplug_ports = 0}
     h.argv_eq(p:argv(), {
       "qemu-system-aarch64",
       "-name", "a2",
@@ -48,8 +51,10 @@ describe("arm64", function()
       "-smp", "2,sockets=8,cores=1,threads=1,maxcpus=8",
       "-m", "512M",
       "-nodefaults", "-no-user-config", "-display", "none",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
+      "-device", "pvpanic-pci,id=pvpanic0",
     })
   end)
 
@@ -67,6 +72,7 @@ describe("arm64", function()
       "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
       "-m", "256M,slots=1,maxmem=1024M",
       "-nodefaults", "-no-user-config", "-display", "none",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
       "-drive", "if=none,id=image0,file=/img/root.img,format=raw,readonly=on",
@@ -75,16 +81,19 @@ describe("arm64", function()
       "-device", "virtio-9p-pci,fsdev=fs0,mount_tag=share0",
       "-drive", "if=none,id=drive0,file=/img/data.qcow2,format=qcow2",
       "-device", "virtio-blk-pci,drive=drive0,id=drive0-dev",
+      "-device", "pvpanic-pci,id=pvpanic0",
       "-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1",
       "-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=2,slot=2",
     })
   end)
 
-  it("refuses more than 123 vCPUs and the ISA pvpanic", function()
+  it("refuses more than 123 vCPUs; pvpanic is pvpanic-pci, or none with pvpanic = false", function()
     local msg = h.pod_error{arch = "arm64", accel = "tcg", vcpus = 1, max_vcpus = 124}
     eq(msg:find("max_vcpus (124) is above arm64's limit (123)", 1, true) ~= nil, true, msg)
-    msg = h.pod_error{arch = "arm64", accel = "tcg", pvpanic = true}
-    eq(msg:find("pvpanic: not available on arm64 machine virt", 1, true) ~= nil, true, msg)
+    local argv = table.concat(vc.pod{arch = "arm64", accel = "tcg", pvpanic = true}:argv(), " ")
+    eq(argv:find("-device pvpanic-pci,id=pvpanic0", 1, true) ~= nil, true, argv)
+    argv = table.concat(vc.pod{arch = "arm64", accel = "tcg", pvpanic = false}:argv(), " ")
+    eq(argv:find("pvpanic", 1, true), nil, argv)
   end)
 
   it("has an example recipe for qemu-system-aarch64", function()

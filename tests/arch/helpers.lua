@@ -82,6 +82,7 @@ function h.head(binary, name, machine, cpu, extra)
   local a = {binary, "-name", name, "-machine", machine, "-cpu", cpu,
              "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1", "-m", "512M",
              "-nodefaults", "-no-user-config", "-display", "none",
+             "-action", "reboot=shutdown,panic=exit-failure",
              "-chardev", "stdio,id=console", "-serial", "chardev:console"}
   for _, s in ipairs(extra or {}) do a[#a + 1] = s end
   return a

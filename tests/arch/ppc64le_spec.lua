@@ -18,10 +18,11 @@ describe("ppc64le", function()
       "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
       "-m", "512M",
       "-nodefaults", "-no-user-config", "-display", "none",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
       "-kernel", "/boot/vmlinux",
-      "-append", "console=hvc0 quiet panic=1 x=1",
+      "-append", "console=hvc0 quiet panic=-1 x=1",
     })
   end)
 
@@ -35,6 +36,7 @@ describe("ppc64le", function()
       "-smp", "2,sockets=128,cores=1,threads=1,maxcpus=128",
       "-m", "512M",
       "-nodefaults", "-no-user-config", "-display", "none",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
     })
@@ -53,6 +55,7 @@ describe("ppc64le", function()
       "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
       "-m", "768M,slots=4,maxmem=1280M",
       "-nodefaults", "-no-user-config", "-display", "none",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
       "-drive", "if=none,id=image0,file=/img/root.img,format=raw,readonly=on",

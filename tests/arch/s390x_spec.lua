@@ -23,10 +23,11 @@ describe("s390x", function()
       "-smp", "1,sockets=1,cores=1,threads=1,maxcpus=1",
       "-m", "512M",
       "-nodefaults", "-no-user-config", "-display", "none",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
       "-kernel", "/boot/vmlinuz",
-      "-append", "console=ttysclp0 quiet panic=1 x=1",
+      "-append", "console=ttysclp0 quiet panic=-1 x=1",
     })
   end)
 
@@ -40,6 +41,7 @@ describe("s390x", function()
       "-smp", "4,sockets=248,cores=1,threads=1,maxcpus=248",
       "-m", "512M",
       "-nodefaults", "-no-user-config", "-display", "none",
+      "-action", "reboot=shutdown,panic=exit-failure",
       "-chardev", "stdio,id=console",
       "-serial", "chardev:console",
     })
@@ -49,7 +51,7 @@ describe("s390x", function()
     local p = vc.pod{arch = "s390x", accel = "tcg", name = "s3", image = "/img/root.img",
                      volumes = {{host_path = "/srv/share", tag = "share0"}},
                      sockets = {{name = "org.vclaunch.agent", path = "/run/agent.sock"}},
-                     drives = {{file = "/img/data.img"}},
+                     drives = {{file = "/img/data.img", format = "raw"}},
                      balloon = true}
     h.argv_eq(p:argv(), head("s3", {
       "-drive", "if=none,id=image0,file=/img/root.img,format=raw,readonly=on",

@@ -275,8 +275,10 @@ static void test_rejects(void)
            "mapped-xattr, mapped-file",
            {"id", "fs0"}, {"path", "/srv"}, {"mount_tag", "t"}, {"security_model", "bogus"});
     REJECT("virtio-9p", "virtio-9p 'fs0': field 'path': empty path", {"id", "fs0"}, {"path", ""});
-    REJECT("virtio-blk", "virtio-blk 'd0': field 'format': \"vmdk\" is not one of: raw, qcow2",
-           {"id", "d0"}, {"file", "/d"}, {"format", "vmdk"});
+    REJECT("virtio-blk",
+           "virtio-blk 'd0': field 'format': \"vhd\" is not one of: raw, qcow2, qcow, vmdk, vdi, "
+           "vhdx, vpc, qed, parallels",
+           {"id", "d0"}, {"file", "/d"}, {"format", "vhd"});
     REJECT("virtio-blk", "virtio-blk 'd0': field 'format': is required", {"id", "d0"},
            {"file", "/d"});
     REJECT("virtio-blk", "virtio-blk 'd0': field 'file': holds a control character (0x0a)",

@@ -324,7 +324,9 @@ static void test_rejects(void)
            {"format", "raw"});
     REJECT("scsi-hd", "scsi-hd 'd0': field 'format': is required", {"id", "d0"}, {"file", "/d"},
            {"bus", "scsi0.0"});
-    REJECT("scsi-cd", "scsi-cd 'cd0': field 'format': \"iso\" is not one of: raw, qcow2",
+    REJECT("scsi-cd",
+           "scsi-cd 'cd0': field 'format': \"iso\" is not one of: raw, qcow2, qcow, vmdk, vdi, "
+           "vhdx, vpc, qed, parallels",
            {"id", "cd0"}, {"format", "iso"});
     REJECT("scsi-hd", "scsi-hd 'd0': field 'scsi_id': 256 is out of range (0 to 255)", {"id", "d0"},
            {"scsi_id", "256"});

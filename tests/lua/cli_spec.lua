@@ -53,8 +53,9 @@ describe("vclaunch", function()
     eq(code, 0)
     eq(out, "qemu-system-x86_64 -name dry -machine q35,accel=tcg -cpu max " ..
             "-smp 2,sockets=4,cores=1,threads=1,maxcpus=4 -m 128M -nodefaults " ..
-            "-no-user-config -display none -chardev stdio,id=console -serial chardev:console " ..
-            "-kernel /k,1 -append 'console=ttyS0 quiet panic=1 a=b c'")
+            "-no-user-config -display none -action reboot=shutdown,panic=exit-failure " ..
+            "-chardev stdio,id=console -serial chardev:console " ..
+            "-kernel /k,1 -append 'console=ttyS0 quiet panic=-1 a=b c' -device pvpanic,id=pvpanic0")
     code, out = run({"--dry-run=json", "--accel=tcg", "RECIPE"}, POD)
     eq(code, 0)
     eq(out:find('["qemu-system-x86_64","-name","dry","-machine"', 1, true), 1, out)
@@ -143,7 +144,7 @@ describe("vclaunch --kinds", function()
     local n = 0
     for _ in pairs(core.kinds()) do n = n + 1 end
     eq(#out, n, "one line per kind")
-    eq(n, 63, "the README's count of kinds")
+    eq(n, 65, "the README's count of kinds")
     local prev = ""
     for _, line in ipairs(out) do
       local name = line:match("^(%S+)")

@@ -62,7 +62,7 @@ describe("the arm64 guest", function()
                       drives = {{file = img, serial = "vcdisk"}},
                       volumes = {{host_path = share, tag = "share0"}},
                       rng = {backend = "builtin"}}:start()
-    vm.console:expect("^VC%-INFO cmdline: console=ttyAMA0 quiet panic=1 vc.cmd=info$", 120)
+    vm.console:expect("^VC%-INFO cmdline: console=ttyAMA0 quiet panic=-1 vc.cmd=info$", 120)
     vm.console:expect("^block vda: size=2048 serial=vcdisk$", 5)
     vm.console:expect("^rng_current: virtio_rng", 5)
     vm.console:expect("^VC%-INFO share0:$", 5)
@@ -109,7 +109,7 @@ describe("the arm64 guest", function()
     eq(vm:wait().code, 0, "exit code")
     vm.console:expect("VCLAUNCH%-GUEST%-POWEROFF", 1)
     local cmdline = table.concat(vm.argv, " ")
-    eq(cmdline:find("-append console=ttyAMA0 quiet panic=1 vc.cmd=poweroff", 1, true) ~= nil,
+    eq(cmdline:find("-append console=ttyAMA0 quiet panic=-1 vc.cmd=poweroff", 1, true) ~= nil,
        true, cmdline)
   end)
 end)

@@ -62,10 +62,11 @@ local EXACT = {
    "pod.endpoints[1].fds[2] must be a number, got a string"},
   {{drives = {{file = "/d", interface = "ide"}}},
    "pod.drives[1]: field 'interface': \"ide\" is not one of: virtio, scsi"},
-  {{drives = {{file = "/d", format = "vmdk"}}},
-   "pod.drives[1]: field 'format': \"vmdk\" is not one of: raw, qcow2"},
+  {{drives = {{file = "/d", format = "vhd"}}},
+   "pod.drives[1]: field 'format': \"vhd\" is not one of: raw, qcow2, qcow, vmdk, vdi, vhdx, " ..
+   "vpc, qed, parallels"},
   {{drives = {{format = "raw"}}}, "pod.drives[1]: missing required field 'file'"},
-  {{drives = {{file = "/a", id = "d"}, {file = "/b", id = "d"}}},
+  {{drives = {{file = "/a", id = "d", format = "raw"}, {file = "/b", id = "d", format = "raw"}}},
    "pod: duplicate id 'd': virtio-blk (pod.drives[1]) and virtio-blk (pod.drives[2])"},
   {{devices = {{"iothread", {id = "console"}}}},
    "pod: duplicate id 'console': chardev (the console) and iothread (pod.devices[1])"},
@@ -139,7 +140,7 @@ local EXACT = {
   -- device errors name the pod field the recipe wrote, not the kind's
   {{endpoints = {{type = "user", mac = "zz"}}},
    "pod.endpoints[1].mac: \"zz\" is not a MAC address like 52:54:00:12:34:56"},
-  {{drives = {{file = "/a", id = "1d"}}}, "pod.drives[1].id: id '1d' must start with a letter"},
+  {{drives = {{file = "/a", id = "1d", format = "raw"}}}, "pod.drives[1].id: id '1d' must start with a letter"},
   {{vfio = {{host = "1:2"}}},
    "pod.vfio[1].host: \"1:2\" is not a PCI address [dddd:]bb:dd.f (0000:01:00.0)"},
   {{uuid = "x\ny"}, "pod.uuid: holds a control character (0x0a)"},
@@ -219,7 +220,7 @@ local EXACT = {
   {{devices = {{"nvdimm", {id = "nv0", memdev = "pm", mem_path = "/pm0", size = "1M"}},
                {"nvdimm", {id = "nv1", memdev = "pm", mem_path = "/pm1", size = "1M"}}}},
    "pod: duplicate id 'pm': nvdimm (pod.devices[1]) and nvdimm (pod.devices[2])"},
-  {{drives = {{file = "/a"}}, devices = {{"nvdimm", {id = "nv0", memdev = "drive0",
+  {{drives = {{file = "/a", format = "raw"}}, devices = {{"nvdimm", {id = "nv0", memdev = "drive0",
                                                      mem_path = "/pm", size = "1M"}}}},
    "pod: duplicate id 'drive0': virtio-blk (pod.drives[1]) and nvdimm (pod.devices[1])"},
   {{volumes = {{host_path = "/x", tag = "t", id = "n"}}, endpoints = {{type = "user", id = "n"}}},
@@ -305,7 +306,7 @@ describe("vclaunch.arch", function()
     }
     local argv = vc.pod{arch = q, kernel = {path = "/k"}, rng = true}:argv()
     local s = table.concat(argv, " ")
-    eq(s:find("-append console=hvc0 quiet panic=1", 1, true) ~= nil, true, s)
+    eq(s:find("-append console=hvc0 quiet panic=-1", 1, true) ~= nil, true, s)
     eq(s:find("-object rng-random,id=rng0,filename=/dev/random", 1, true) ~= nil, true, s)
     -- p itself still uses base's rng
     s = table.concat(vc.pod{arch = p, rng = true}:argv(), " ")
@@ -395,7 +396,8 @@ end)
 
 describe("vfio", function()
   it("passes a PCI device by address or by its sysfs path", function()
-    local a = vc.pod{vfio = {{host = "01:00.0"}, {sysfsdev = "/sys/bus/mdev/devices/m,1"}}}:argv()
+    local a = vc.pod{vfio = {{host = "01:00.0"}, {sysfsdev = "/sys/bus/mdev/devices/m,1"}},
+                     pvpanic = false, hotplug_ports = 0}:argv()
     eq(a[#a - 2], "vfio-pci,host=01:00.0,id=vfio0")
     eq(a[#a], "vfio-pci,sysfsdev=/sys/bus/mdev/devices/m,,1,id=vfio1")
   end)
@@ -461,8 +463,8 @@ describe("concepts for hotplug", function()
   end
 
   it("check an item as vclaunch.pod checks the pod's own", function()
-    local pod = vc.pod{name = "hp", drives = {{file = "/a"}}}
-    concepts.check_item("drives", {file = "/b"}, pod)
+    local pod = vc.pod{name = "hp", drives = {{file = "/a", format = "raw"}}}
+    concepts.check_item("drives", {file = "/b", format = "raw"}, pod)
     eq(item_error(concepts.check_item, "drives", {file = "/b", interface = "ide"}, pod),
        "pod.drives[2]: field 'interface': \"ide\" is not one of: virtio, scsi")
     eq(item_error(concepts.check_item, "endpoints", {type = "tap"}, pod),
@@ -480,7 +482,7 @@ describe("concepts for hotplug", function()
   end)
 
   it("build an item where the pod's own devices stopped, and emit it against their ids", function()
-    local pod = vc.pod{name = "hp", drives = {{file = "/a"}}}
+    local pod = vc.pod{name = "hp", drives = {{file = "/a", format = "raw"}}}
     local ctx = pod:placement()
     local devs, froms = concepts.build_item("drives", {file = "/b"}, pod, ctx)
     eq(#devs, 1)
