@@ -30,13 +30,14 @@ for exe in "$vclaunch" "$reference"; do
 done
 ((runs >= 5)) || { echo "launch.sh: RUNS must be at least 5" >&2; exit 2; }
 
-# The reference starts the very argv vclaunch builds for the recipe's first
-# pod (it renames each VM and adds the QMP and pidfile arguments as vclaunch
-# does at start).
-qemu_argv=$("$vclaunch" --dry-run "$recipe" 1 pod)
-[[ $qemu_argv != *[\'\"\\]* ]] ||
-  { echo "launch.sh: the pod's argv needs quoting; not handled: $qemu_argv" >&2; exit 2; }
-read -ra qemu_argv <<<"$qemu_argv"
+# The reference starts the very argv vclaunch starts for the recipe's first
+# pod: --dry-run prints it (shell-quoted, the runtime dir as a placeholder
+# the reference replaces; a "#" line follows) and creates nothing. The
+# reference renames each VM as the recipe does.
+line=$("$vclaunch" --dry-run "$recipe" 1 | grep -m1 -v '^#')
+[[ $line == *'<runtime-dir>/bench1-XXXXXX'* ]] ||
+  { echo "launch.sh: no runtime dir placeholder in the pod's argv: $line" >&2; exit 2; }
+eval "qemu_argv=($line)" # vclaunch's own shell quoting of its own argv
 
 # Both sides put their sockets and pidfiles under the same private directory.
 work=$(mktemp -d)

@@ -4,20 +4,23 @@
  *
  *   for each of N VMs: a private directory, a listening unix socket in it,
  *   stdout and stderr pipes, fork + exec QEMU (the argv given, with the
- *   listening socket as fd 3 and the QMP and pidfile arguments vclaunch
- *   adds at start); then, all N at once from one poll loop: connect, read
+ *   listening socket as fd 3); then, all N at once from one poll loop: connect, read
  *   the greeting, send qmp_capabilities, read its reply, send quit, read
  *   until EOF on the socket and on both pipes; then waitpid each and remove
  *   its files.
  *
  * usage: bench_reference [-r] N QEMU-ARGV...
- *   QEMU-ARGV  the argv of the recipe's first pod, as
- *              `vclaunch --dry-run bench/launch.lua 1 pod` prints it
- *              (bench/launch.sh passes it): the value after -name is
- *              replaced by benchI for VM I, as the recipe names its pods
+ *   QEMU-ARGV  the full argv vclaunch starts for the recipe's first pod, as
+ *              `vclaunch --dry-run bench/launch.lua 1` prints it (launch.sh
+ *              passes it): the value after -name becomes benchI for VM I, as
+ *              the recipe names its pods, and the runtime dir placeholder
+ *              "<runtime-dir>/bench1-XXXXXX" becomes VM I's own directory
+ *              (its QMP sockets and pidfile go there); fd 3 is the
+ *              listening QMP socket, as with vclaunch
  *   -r         print "peak_rss_kib K" and "cpu_ms C" (this process only,
  *              as the recipe does) on stderr at the end
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -39,7 +42,7 @@
 enum { WANT_GREETING, WANT_CAPS, WANT_QUIT, WANT_EOF };
 
 typedef struct vm {
-    char dir[80], sock[108], pidfile[96], name[24];
+    char dir[80], sock[108], name[24];
     pid_t pid;
     int qmp;      /* connected QMP socket, -1 at EOF */
     int out, err; /* QEMU's stdout and stderr, -1 at EOF */
@@ -58,22 +61,40 @@ static void die(const char *what)
 static char **qemu_argv;
 static int qemu_argc;
 static const char *exe; /* qemu_argv[0] found along PATH */
+#define PLACEHOLDER "<runtime-dir>/bench1-XXXXXX"
 
-/* The given argv with this VM's name, then the QMP and pidfile arguments
- * vclaunch adds at start. */
+/* The given argv with this VM's name and directory; the strings that name
+ * the directory are allocated once per VM and kept until exit. */
 static void build_argv(const vm_t *v, const char **argv)
 {
-    int n = 0;
     for (int k = 0; k < qemu_argc; k++) {
-        int is_name = k > 0 && !strcmp(qemu_argv[k - 1], "-name");
-        argv[n++] = is_name ? v->name : qemu_argv[k];
+        const char *a = qemu_argv[k], *at = strstr(a, PLACEHOLDER);
+        if (k > 0 && !strcmp(qemu_argv[k - 1], "-name")) {
+            a = v->name;
+        } else if (at) {
+            size_t len = strlen(a) + strlen(v->dir) + 1;
+            char *s = malloc(len);
+            if (!s) abort();
+            snprintf(s, len, "%.*s%s%s", (int)(at - a), a, v->dir, at + strlen(PLACEHOLDER));
+            a = s;
+        }
+        argv[k] = a;
     }
-    const char *qmp[] = {"-chardev", "socket,id=qmp,fd=3,server=on,wait=off",
-                         "-mon",     "chardev=qmp,mode=control",
-                         "-pidfile", v->pidfile};
-    for (size_t k = 0; k < sizeof qmp / sizeof *qmp; k++)
-        argv[n++] = qmp[k];
-    argv[n] = NULL;
+    argv[qemu_argc] = NULL;
+}
+
+/* Removes what QEMU left in dir (pidfile, sockets), then dir. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+    }
+    rmdir(dir);
 }
 
 static void spawn(vm_t *v, int i)
@@ -88,7 +109,6 @@ static void spawn(vm_t *v, int i)
     }
     if (!mkdtemp(v->dir)) die("mkdtemp");
     snprintf(v->sock, sizeof v->sock, "%s/qmp.sock", v->dir);
-    snprintf(v->pidfile, sizeof v->pidfile, "%s/pid", v->dir);
 
     int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (l < 0) die("socket");
@@ -99,7 +119,7 @@ static void spawn(vm_t *v, int i)
     int out[2], err[2];
     if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die("pipe2");
 
-    const char *argv[MAX_ARGS + 8];
+    const char *argv[MAX_ARGS + 1];
     build_argv(v, argv);
     pid_t parent = getpid();
     v->pid = fork();
@@ -284,9 +304,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_reference: %s: QEMU ended with status 0x%x\n", v->name, ws);
             failed = 1;
         }
-        unlink(v->sock);
-        unlink(v->pidfile);
-        rmdir(v->dir);
+        remove_dir(v->dir);
     }
     if (report_rss) {
         struct rusage ru;
