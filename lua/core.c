@@ -544,5 +544,6 @@ int luaopen_vclaunch_core(lua_State *L)
     vc_lua_open_rundir(L);
     vc_lua_open_signal(L);
     vc_lua_open_json(L);
+    vc_lua_open_host(L);
     return 1;
 }

@@ -113,6 +113,9 @@ void vc_lua_open_task(lua_State *L);
 void vc_lua_open_signal(lua_State *L);
 /* Adds json_encode and json_decode to the module table on top of the stack. */
 void vc_lua_open_json(lua_State *L);
+/* Adds realtime, guess_handle, geteuid, mkdir_p and sd_notify to the
+ * module table on top of the stack. */
+void vc_lua_open_host(lua_State *L);
 
 int luaopen_vclaunch_core(lua_State *L);
 

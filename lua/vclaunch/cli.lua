@@ -36,9 +36,19 @@ options:
   --runtime-dir DIR  where VM runtime directories go (default:
                      $XDG_RUNTIME_DIR/vclaunch, /run/vclaunch as root,
                      else /tmp/vclaunch-UID)
-  --log-level LEVEL  error (default): errors only; info: also each QEMU's
-                     start (pid, runtime dir) and exit; debug: also each
-                     QEMU command line and Lua tracebacks
+  --log-level LEVEL  error (default): errors only; info: also the progress
+                     lines (each QEMU's start, QMP ready, guest ready, each
+                     shutdown step, exit), which a terminal on stderr gets
+                     at any level; debug: also each QEMU command line and
+                     Lua tracebacks
+  --log-dir DIR      where each VM run's console log is kept, one file
+                     NAME-YYYYMMDD-HHMMSS-PID.log per run (default:
+                     $XDG_STATE_HOME/vclaunch, /var/log/vclaunch as root,
+                     else ~/.local/state/vclaunch)
+  --events FILE      append one JSON object per line to FILE (- : stderr)
+                     for each VM's lifecycle steps (starting, qmp-ready,
+                     guest-ready, stopping, shutdown-step, exited, failed)
+                     and each QMP event, with "time" and "vm"
   --stop-timeout S   seconds each shutdown step may take on SIGINT/SIGTERM
                      (default 10)
   --kinds [KIND]     list the device kinds for pod.devices, or one kind's
@@ -83,7 +93,9 @@ signals: SIGINT, SIGTERM or SIGHUP shuts every running VM down through the ladde
 (system_powerdown, quit, SIGTERM, SIGKILL, each after --stop-timeout)
 after cancelling the recipe,
 removes the runtime directories and exits with 128 + the signal number; a
-second signal kills the VMs at once. If vclaunch itself is killed
+second signal kills the VMs at once. With NOTIFY_SOCKET set (systemd's
+Type=notify), vclaunch sends READY=1 once the first VM's QMP is up and
+STOPPING=1 when it begins to shut down. If vclaunch itself is killed
 (SIGKILL), its QEMUs die with it (parent-death signal); their runtime
 directories stay until the next vclaunch that starts a VM under the same
 runtime directory removes them.
@@ -164,6 +176,12 @@ function M.main(argv, version)
       if not opts.stop_timeout or opts.stop_timeout <= 0 then
         return usage_error("--stop-timeout takes a positive number of seconds")
       end
+    elseif name == "--log-dir" then
+      opts.log_dir = take()
+      if not opts.log_dir or opts.log_dir == "" then return usage_error("--log-dir needs a directory") end
+    elseif name == "--events" then
+      opts.events = take()
+      if not opts.events or opts.events == "" then return usage_error("--events needs a file (or -)") end
     elseif name == "--log-level" then
       opts.log_level = take()
       if opts.log_level ~= "error" and opts.log_level ~= "info" and opts.log_level ~= "debug" then
@@ -187,6 +205,18 @@ function M.main(argv, version)
   vc.options.accel = opts.accel
   vc.options.runtime_dir = opts.runtime_dir
   vc.options.log_level = opts.log_level or "error"
+  -- vclaunch.logs, .events: console logs kept in the log dir, --events
+  -- lines, NOTIFY_SOCKET, progress lines on a terminal; none in --dry-run
+  local events = require "vclaunch.events"
+  if not opts.dry_run then
+    vc.options.log_dir = opts.log_dir or true
+    vc.options.events = opts.events
+    local okev, everr = events.open()
+    if not okev then return usage_error("--events: " .. everr) end
+    local sock = os.getenv("NOTIFY_SOCKET")
+    vc.options.notify = sock ~= "" and sock or nil
+  end
+  vc.options.progress = core.guess_handle(2) == "tty"
   -- main.c's message handler adds a traceback to errors that reach it
   VCLAUNCH_DEBUG = opts.log_level == "debug"
 
@@ -249,6 +279,8 @@ function M.main(argv, version)
       return
     end
     signalled = signum
+    vc.options.kill_hint = signum == 2 and "Ctrl-C again to kill" or "a second signal kills"
+    events.notify("STOPPING=1")
     main:cancel()
     core.spawn(function()
       shutdown_all()
@@ -275,6 +307,8 @@ function M.main(argv, version)
       report(pod)
       code = failed(pod)
     end
+    local returned_pod = ok and type(pod) == "table" and pod.argv and pod.start and not opts.dry_run
+    if not returned_pod then events.notify("STOPPING=1") end
     shutdown_all()
     if not ok then return end
     if type(pod) == "table" and pod.argv and pod.start then
@@ -290,6 +324,7 @@ function M.main(argv, version)
         return
       end
       local status = vm:wait()
+      events.notify("STOPPING=1")
       code = status.code or (128 + status.signal)
       if status.panicked then
         io.stderr:write("vclaunch: ", vm.name, ": the guest panicked\n")
@@ -315,6 +350,7 @@ function M.main(argv, version)
   end)
   core.run()
   for _, w in ipairs(watchers) do w:close() end
+  events.close()
   if signalled then
     io.stderr:write(("vclaunch: stopped by signal %d\n"):format(signalled))
     return 128 + signalled

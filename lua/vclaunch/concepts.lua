@@ -395,6 +395,12 @@ M.rows = {
    end},
   {field = "freeze", schema = BOOL},
   {field = "no_reboot", schema = BOOL},
+  -- vclaunch's own: the console line (a Lua pattern) that says the guest is
+  -- ready (vm:ready(), a "guest-ready" event); no QEMU argument
+  {field = "ready", schema = {type = "string"}, checks = {function(v)
+     local ok, e = pcall(string.find, "", v)
+     if not ok then return "ready: not a Lua pattern: " .. tostring(e) end
+   end}},
   -- A guest reboot ends QEMU unless the pod asks for reboots.
   {field = "reboot", schema = BOOL,
    checks = {function(v, pod)

@@ -8,19 +8,41 @@ local M = {}
 
 local Console = {}
 Console.__index = Console
--- The log file is opened at the first line: a guest that prints nothing
--- costs no file.
+-- How many consoles are open (VMs running), and whether two ever were at
+-- once: M.prefix
+local running, several = 0, false
+-- The log file (vclaunch.logs chose its path) is created at once, so that
+-- a log named in --events and the metadata exists; log_path stays after
+-- the VM exits.
 function M.new(name, log_path)
   -- lines[first..last] hold the ring; # is not used on it, since the
   -- dropped head leaves the table with holes
-  return setmetatable({name = name, lines = {}, skip = {}, first = 1, last = 0, pos = 1,
-                       partial_used = 0, cond = core.cond(), log_path = log_path}, Console)
+  local c = setmetatable({name = name, lines = {}, skip = {}, first = 1, last = 0, pos = 1,
+                          partial_used = 0, cond = core.cond(), log_path = log_path}, Console)
+  if log_path then
+    local f, err = io.open(log_path, "a")
+    if not f then errors.fail("io", ("%s: console log: %s"):format(name, err)) end
+    c.log = f
+  end
+  running = running + 1
+  several = several or running > 1
+  return c
+end
+
+-- Echoed lines carry their VM's name ("name| line") from the moment two
+-- VMs of this process run at once, and from then on; VMs that only ever
+-- run one at a time (a lone foreground VM) are echoed as they print.
+-- options.echo_prefix = true or false decides instead.
+function M.prefix(console)
+  local on = options.echo_prefix
+  if on == nil then on = several end
+  return on and (console.name .. "| ") or ""
 end
 
 -- stdout closed under us (`vclaunch recipe.lua | head -2`): the echo stops
 -- with one line on stderr; the VM goes on.
-local function echo(line)
-  local ok, err = io.stdout:write(line, "\n")
+local function echo(console, line)
+  local ok, err = io.stdout:write(M.prefix(console), line, "\n")
   if ok then ok, err = io.stdout:flush() end
   if not ok then
     options.echo_console = false
@@ -30,8 +52,8 @@ end
 
 -- The VM exited: no more lines; waiters see it at once. Idempotent.
 function Console:_close()
+  if not self.closed then running = running - 1 end
   if self.log then self.log:close() self.log = nil end
-  self.log_path = nil
   self.write = nil
   self.closed = true
   self.cond:signal()
@@ -56,12 +78,8 @@ function Console:_push(line)
     self.first = self.first + 1
     if self.pos < self.first then self.pos = self.first end
   end
-  if not self.log and self.log_path then
-    self.log = io.open(self.log_path, "a")
-    self.log_path = nil
-  end
   if self.log then self.log:write(line, "\n") self.log:flush() end
-  if options.echo_console then echo(line) end
+  if options.echo_console then echo(self, line) end
   self.cond:signal()
 end
 

@@ -55,6 +55,15 @@ function M.log(level, fmt, ...)
   end
 end
 
+-- A progress line on stderr ("vclaunch: hello: QMP ready in 0.12 s"): when
+-- options.progress is set (the CLI sets it when stderr is a terminal) or
+-- options.log_level is info or chattier.
+function M.progress(fmt, ...)
+  if options.progress or LEVELS[options.log_level or "error"] >= LEVELS.info then
+    io.stderr:write("vclaunch: ", fmt:format(...), "\n")
+  end
+end
+
 -- " (did you mean 'x'?)" by the core's rule (the one device fields use), or "".
 function M.suggest(name, names)
   local best = core.suggest(name, names)

@@ -11,13 +11,15 @@ local options = require "vclaunch.options"
 local console = require "vclaunch.console"
 local live = require "vclaunch.live"
 local helpers = require "vclaunch.helpers" -- virtiofsd for virtio-fs volumes
+local events = require "vclaunch.events" -- --events lines, sd_notify
+local logs = require "vclaunch.logs" -- where the console log goes
 local guest = require "vclaunch.guest" -- panic and the guest's exit status
 local runinfo = require "vclaunch.runinfo" -- vm.json, qmp-user.sock, ctl.sock
 local Pod = require("vclaunch.pod").Pod
 
 local M = {}
 
-local fail, log = errors.fail, errors.log
+local fail, log, progress = errors.fail, errors.log, errors.progress
 
 -- VMs whose QEMU still runs; the CLI shuts down what a finished recipe
 -- left behind.
@@ -57,7 +59,9 @@ local swept = {}
 
 --- Starts the pod's QEMU and returns a VM once QMP is negotiated. Must run
 --- in a task. opts: timeout (QMP, seconds, default 30), freeze, restore (a
---- file vm:save wrote: QEMU starts from that state, and runs unless frozen).
+--- file vm:save wrote: QEMU starts from that state, and runs unless frozen),
+--- ready (a Lua pattern: the first console line matching it makes the
+--- guest ready, as pod.ready does; see VM:ready).
 function M.start(pod, opts)
   core.check_task("start") -- before anything is created
   opts = opts or {}
@@ -108,7 +112,9 @@ function M.start(pod, opts)
     vm = setmetatable({pod = pod, name = pod.name, dir = dir, argv = argv, handlers = {},
                        events_first = 1, events_last = 0, events_dropped = 0, event_log = {},
                        event_cond = core.cond(), exit_cond = core.cond(),
-                       console = console.new(pod.name, dir .. "/console.log")}, VM)
+                       ready_pattern = opts.ready or pod.spec.ready,
+                       console = console.new(pod.name, logs.path(pod.name) or (dir .. "/console.log"))}, VM)
+    vm.log_path = vm.console.log_path -- kept after the exit, for people and the metadata
     guest.watch(vm, argv, status_path)
     helpers.start(vm, helper_set, opts) -- vclaunch.helpers: virtiofsd before QEMU
     runinfo.publish(vm) -- vm.json and ctl.sock, before QEMU starts
@@ -118,7 +124,9 @@ function M.start(pod, opts)
     for _, fd in ipairs(pod:passed_fds()) do fds[#fds + 1] = fd end
     vm.proc = core.process{argv = argv, fds = fds, stdin = true,
       on_line = function(stream, line)
-        if stream == "stdout" then vm.console:_push(line)
+        if stream == "stdout" then
+          vm.console:_push(line)
+          if vm.ready_pattern and not vm.ready_at and line:find(vm.ready_pattern) then vm:ready() end
         else io.stderr:write(name, ": ", line, "\n") end
       end,
       on_partial = function(stream, text)
@@ -127,7 +135,8 @@ function M.start(pod, opts)
       on_exit = function(status)
         guest.exited(vm, status) -- panicked, guest_status: before the runtime dir goes
         vm.exit = status
-        log("info", "%s: QEMU exited (%s)", name, status_text(status))
+        progress("%s: QEMU exited (%s)", name, status_text(status))
+        events.emit(vm, "exited", {code = status.code, signal = status.signal})
         cleanup(vm)
       end}
     listener:close() -- QEMU has its own copy
@@ -135,7 +144,10 @@ function M.start(pod, opts)
     local proc = vm.proc
     vm.console.write = function(text) proc:write(text) end
     M.live[vm] = true
-    log("info", "%s: QEMU started, pid %d, runtime dir %s", name, vm.proc:pid(), dir)
+    vm.started_at = core.now()
+    progress("%s: QEMU started, pid %d, runtime dir %s%s", name, vm.proc:pid(), dir,
+             vm.log_path:sub(1, #dir + 1) == dir .. "/" and "" or (", log " .. vm.log_path))
+    events.emit(vm, "starting", {pid = vm.proc:pid(), runtime_dir = dir, log = vm.log_path})
     if options.log_level == "debug" then log("debug", "%s: %s", name, core.render(argv, "shell")) end
     local okq, q = pcall(core.qmp_connect, qmp_path, opts.timeout or 30)
     if not okq then
@@ -150,6 +162,9 @@ function M.start(pod, opts)
     else
       vm.qmp = q
       q:on_event(function(ev_name, data, ts) vm:_event(ev_name, data, ts) end)
+      local took = core.now() - vm.started_at
+      progress("%s: QMP ready in %.2f s", name, took)
+      events.emit(vm, "qmp-ready", {seconds = math.floor(took * 1000 + 0.5) / 1000})
     end
     if opts.restore and not vm.exit then
       local okr, er = pcall(M.restore, vm, opts.restore, opts.timeout or 60)
@@ -177,11 +192,13 @@ function M.start(pod, opts)
       if not vm.exit then vm.proc:close() end
       cleanup(vm)
     elseif dir then
+      if vm then vm.console:_close() end -- QEMU never ran: the log file closes
       pcall(core.rundir_remove, dir)
     end
     if vm then runinfo.release(vm) end
     if type(e) ~= "table" then e = core.error("io", tostring(e)) end
     e.during = "start" -- the CLI's exit code for "QEMU could not be started"
+    events.emit(pod.name, "failed", {kind = e.kind, message = e.message})
     errors.rethrow(e, "io")
   end
   return vm
@@ -197,6 +214,7 @@ function VM:_event(name, data, ts)
     self.events_dropped = self.events_dropped + 1
   end
   self.event_cond:signal()
+  events.qmp(self, ev)
   for _, fn in ipairs(self.handlers[name] or {}) do fn(ev) end
   for _, fn in ipairs(self.handlers["*"] or {}) do fn(ev) end
 end
@@ -217,6 +235,19 @@ function VM:execute(command, args, timeout)
   local ok, r = pcall(self.qmp.execute, self.qmp, command, args, timeout)
   if ok then return r end
   errors.rethrow(r, "qmp") -- at the recipe's line, with class and command
+end
+
+--- Says the guest is ready (once; later calls do nothing): a "guest-ready"
+--- line on --events and a progress line. The first console line matching
+--- pod.ready (or start's opts.ready) calls it; a recipe calls it when it
+--- knows better (after a login, a health check).
+function VM:ready(how)
+  if self.ready_at then return end
+  self.ready_at = core.now()
+  local took = self.ready_at - (self.started_at or self.ready_at)
+  progress("%s: guest ready in %.2f s", self.name, took)
+  events.emit(self, "guest-ready", {seconds = math.floor(took * 1000 + 0.5) / 1000,
+                                    by = how or (self.ready_pattern and "console") or "recipe"})
 end
 
 --- Calls fn(event) for every event called name ("*": all).
@@ -455,13 +486,17 @@ function VM:shutdown(opts)
     {"SIGTERM", state() ~= "T", function() self.proc:kill(15) end},
     {"SIGKILL", true, function() self.proc:kill(9) end},
   }
+  if not self.exit then events.emit(self, "stopping", {timeout = t}) end
   for _, step in ipairs(steps) do
     if self.exit then break end
     if step[2] then
-      log("info", "%s: shutdown: %s (%gs)", name, step[1], t)
+      -- options.kill_hint: the CLI's "Ctrl-C again to kill" when a signal started this
+      progress("%s: shutdown: %s (%gs)%s", name, step[1], t,
+               options.kill_hint and (", " .. options.kill_hint) or "")
+      events.emit(self, "shutdown-step", {step = step[1], timeout = t})
       step[3]()
       if wait_exit(self, t) then break end
-      log("info", "%s: shutdown: %s did not end QEMU within %gs", name, step[1], t)
+      progress("%s: shutdown: %s did not end QEMU within %gs", name, step[1], t)
     end
   end
   return self:wait()
