@@ -21,7 +21,7 @@ done
 
 packages="build-essential cmake pkg-config liblua5.4-dev lua5.4 libuv1-dev libcjson-dev
 qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc qemu-system-common qemu-utils
-busybox-static cpio kmod iproute2 lua-luv clang libclang-rt-14-dev tmux"
+busybox-static cpio kmod iproute2 lua-luv clang libclang-rt-14-dev tmux help2man"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
