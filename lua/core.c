@@ -543,6 +543,7 @@ int luaopen_vclaunch_core(lua_State *L)
     vc_lua_open_proc(L);
     vc_lua_open_rundir(L);
     vc_lua_open_signal(L);
+    vc_lua_open_term(L);
     vc_lua_open_json(L);
     vc_lua_open_host(L);
     return 1;

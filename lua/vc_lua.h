@@ -111,6 +111,9 @@ void vc_lua_open_qmp(lua_State *L);
 void vc_lua_open_task(lua_State *L);
 /* Adds on_signal to the module table on top of the stack. */
 void vc_lua_open_signal(lua_State *L);
+/* Adds read_stdin (stdin to Lua, a terminal in raw mode) to the module table on top of
+ * the stack. */
+void vc_lua_open_term(lua_State *L);
 /* Adds json_encode and json_decode to the module table on top of the stack. */
 void vc_lua_open_json(lua_State *L);
 /* Adds realtime, guess_handle, geteuid, mkdir_p and sd_notify to the

@@ -19,6 +19,12 @@ foreground: the guest console goes to stdout, and vclaunch exits when the
 VM does, with QEMU's exit status (128 + signal when QEMU was killed). If it
 returns a number (0 to 255), vclaunch exits with it.
 
+console: vclaunch's stdin goes to that pod's console. On a terminal (raw
+mode) every key goes to the guest; Ctrl-] quits: the VM goes down the
+shutdown ladder (Ctrl-] again kills it) and the terminal is restored, with
+what was typed meanwhile discarded. Stdin that is not a terminal is
+forwarded as it comes; its end does not stop the VM.
+
 options:
   --dry-run          print the QEMU command of the returned pod, shell-quoted,
                      and exit without starting it; a recipe that calls
@@ -270,6 +276,10 @@ function M.main(argv, version)
   end
 
   local main -- the recipe's task
+  -- the foreground VM's stdin reader (vclaunch.attach): closed after the
+  -- loop ends, so the terminal stays raw, and keys stay away from the
+  -- shell, until vclaunch is done
+  local input
   -- SIGINT/SIGTERM: the recipe is cancelled and every live VM goes down
   -- the shutdown ladder, then the loop stops. A second signal kills at once.
   local signalled
@@ -317,12 +327,17 @@ function M.main(argv, version)
         return
       end
       vc.options.echo_console = true
+      vc.options.echo_partial = true
       local okvm, vm = pcall(pod.start, pod)
       if not okvm then
         report(vm)
         code = failed(vm)
         return
       end
+      -- stdin to the guest console; Ctrl-] runs the ladder, twice kills
+      input = require("vclaunch.attach").attach(vm, function()
+        core.spawn(function() vm:shutdown{timeout = opts.stop_timeout or 10} end)
+      end, function() if not vm.exit then vm.proc:kill(9) end end)
       local status = vm:wait()
       events.notify("STOPPING=1")
       code = status.code or (128 + status.signal)
@@ -349,6 +364,7 @@ function M.main(argv, version)
     end
   end)
   core.run()
+  if input then input:close() end
   for _, w in ipairs(watchers) do w:close() end
   events.close()
   if signalled then

@@ -41,8 +41,12 @@ end
 
 -- stdout closed under us (`vclaunch recipe.lua | head -2`): the echo stops
 -- with one line on stderr; the VM goes on.
-local function echo(console, line)
-  local ok, err = io.stdout:write(M.prefix(console), line, "\n")
+-- text: what of the line was not echoed yet; ends: the line ends there.
+-- options.echo_partial (the CLI's foreground VM): an unterminated line (a
+-- shell prompt) shows at once, and its line later adds only the rest.
+local function echo(console, text, ends)
+  local head = (console.echoed_len or 0) > 0 and "" or M.prefix(console)
+  local ok, err = io.stdout:write(head, text, ends and "\n" or "")
   if ok then ok, err = io.stdout:flush() end
   if not ok then
     options.echo_console = false
@@ -62,6 +66,10 @@ end
 -- An unterminated last line so far (a prompt): expect can match it.
 function Console:_partial(text)
   self.partial = text
+  if options.echo_console and options.echo_partial and #text > (self.echoed_len or 0) then
+    echo(self, text:sub((self.echoed_len or 0) + 1), false)
+    self.echoed_len = #text
+  end
   self.cond:signal()
 end
 
@@ -79,7 +87,8 @@ function Console:_push(line)
     if self.pos < self.first then self.pos = self.first end
   end
   if self.log then self.log:write(line, "\n") self.log:flush() end
-  if options.echo_console then echo(self, line) end
+  if options.echo_console then echo(self, line:sub((self.echoed_len or 0) + 1), true) end
+  self.echoed_len = 0
   self.cond:signal()
 end
 
