@@ -96,7 +96,8 @@ seeing and stopping VMs (run by any vclaunch under the same runtime dir):
   like one as ./ls (any argument with a "/" or ending in .lua is a recipe).
 
 signals: SIGINT, SIGTERM or SIGHUP shuts every running VM down through the ladder
-(system_powerdown, quit, SIGTERM, SIGKILL, each after --stop-timeout)
+(system_powerdown to a running guest, quit, SIGTERM, SIGKILL; each step at
+most --stop-timeout; a paused guest gets no power button, a stopped QEMU no QMP)
 after cancelling the recipe,
 removes the runtime directories and exits with 128 + the signal number; a
 second signal kills the VMs at once. With NOTIFY_SOCKET set (systemd's

@@ -445,9 +445,11 @@ end
 
 --- The shutdown ladder: system_powerdown (only when the guest runs), then
 --- quit, then SIGTERM, then SIGKILL, each step only if the previous did not
---- end the VM within timeout seconds. Steps that cannot work are skipped: a
---- stopped QEMU (SIGSTOP) gets SIGKILL at once, an unanswering monitor no
---- QMP step. --log-level info tells each step.
+--- end the VM within timeout seconds. A step costs at most timeout seconds,
+--- its QMP reply included. Steps that cannot work are skipped: a stopped
+--- QEMU (SIGSTOP) gets SIGKILL at once, an unanswering monitor no (more)
+--- QMP step, a guest that is not running (paused, -S) no power button.
+--- --log-level info tells each step, and a power button the guest ignored.
 function VM:shutdown(opts)
   core.check_task("vm:shutdown")
   local t = (opts and opts.timeout) or 10
@@ -470,33 +472,44 @@ function VM:shutdown(opts)
     local ok, st = pcall(self.qmp.execute, self.qmp, "query-status", nil, t)
     if ok then
       running = st.running
-    else
+    elseif not self.exit then
       qmp_ok = false
       log("info", "%s: shutdown: QMP did not answer query-status (%s)", name, tostring(st))
     end
   end
+  -- A QMP step: the reply and the exit share the step's timeout. A command
+  -- that gets no reply (a QEMU stopped since, a monitor that hangs) ends
+  -- the QMP steps.
   local function qmp(cmd)
     return function()
-      pcall(self.qmp.execute, self.qmp, cmd, nil, t)
+      local ok, e = pcall(self.qmp.execute, self.qmp, cmd, nil, t)
+      if not ok and not self.exit and type(e) == "table" and e.kind == "timeout" then
+        qmp_ok = false
+        log("info", "%s: shutdown: QMP did not answer %s (%s)", name, cmd, tostring(e))
+      end
     end
   end
   local steps = {
-    {"system_powerdown", qmp_ok and running, qmp("system_powerdown")},
-    {"quit", qmp_ok, qmp("quit")},
-    {"SIGTERM", state() ~= "T", function() self.proc:kill(15) end},
-    {"SIGKILL", true, function() self.proc:kill(9) end},
+    {"system_powerdown", function() return qmp_ok and running end, qmp("system_powerdown"),
+     "the guest did not act on the power button"},
+    {"quit", function() return qmp_ok end, qmp("quit"), "quit did not end QEMU"},
+    {"SIGTERM", function() return state() ~= "T" end, function() self.proc:kill(15) end,
+     "SIGTERM did not end QEMU"},
+    {"SIGKILL", function() return true end, function() self.proc:kill(9) end,
+     "SIGKILL did not end QEMU"},
   }
   if not self.exit then events.emit(self, "stopping", {timeout = t}) end
   for _, step in ipairs(steps) do
     if self.exit then break end
-    if step[2] then
+    if step[2]() then
       -- options.kill_hint: the CLI's "Ctrl-C again to kill" when a signal started this
       progress("%s: shutdown: %s (%gs)%s", name, step[1], t,
                options.kill_hint and (", " .. options.kill_hint) or "")
       events.emit(self, "shutdown-step", {step = step[1], timeout = t})
+      local deadline = core.now() + t
       step[3]()
-      if wait_exit(self, t) then break end
-      progress("%s: shutdown: %s did not end QEMU within %gs", name, step[1], t)
+      if wait_exit(self, deadline - core.now()) then break end
+      progress("%s: shutdown: %s within %gs", name, step[4], t)
     end
   end
   return self:wait()
