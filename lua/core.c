@@ -454,7 +454,8 @@ static int vc_lua_core_kinds(lua_State *L)
  * A tail call (`return vc.pod{...}`) replaces the recipe's frame, so no
  * stack walk can find the line that made it. The CLI therefore tracks the
  * last line the recipe itself executed with a line hook on the recipe's
- * coroutine (and the tasks it spawns, which inherit the hook). The hook
+ * coroutine (core.spawn clears it on the tasks it creates, which would
+ * inherit it and pay for it on every line they run). The hook
  * compares one pointer per line: functions of one chunk share its source
  * string. One recipe per process: the state lives in a static. */
 static struct {
@@ -471,7 +472,7 @@ static void recipe_hook(lua_State *L, lua_Debug *ar)
 }
 
 /* core.trace_recipe(fn): tracks the lines of fn's chunk run by this thread
- * and the tasks it spawns from now on. */
+ * from now on. */
 static int vc_lua_core_trace_recipe(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);

@@ -333,8 +333,12 @@ static void finish(task_t *t, int status)
 {
     rt_t *rt = t->rt;
     lua_State *M = rt->main;
-    if (status == T_OK) {
-        int n = lua_gettop(t->co);
+    int n = status == T_OK ? lua_gettop(t->co) : 1;
+    if (status == T_OK && n == 0) {
+        /* no results (a task run for its effect): no table to build, ref
+         * and collect; push_results reads LUA_REFNIL as none */
+        lua_pushnil(M);
+    } else if (status == T_OK) {
         luaL_checkstack(M, n + 2, "too many results");
         lua_createtable(M, n, 1);
         lua_pushinteger(M, n);
@@ -345,7 +349,7 @@ static void finish(task_t *t, int status)
     } else {
         lua_xmove(t->co, M, 1);
     }
-    t->result_ref = luaL_ref(M, LUA_REGISTRYINDEX);
+    t->result_ref = luaL_ref(M, LUA_REGISTRYINDEX); /* LUA_REFNIL for the nil */
     t->status = status;
     for (task_wait_t *w = t->waiters; w; w = w->next) {
         w->target = NULL;
@@ -575,6 +579,11 @@ static int vc_lua_core_spawn(lua_State *L)
     t->parent = parent ? parent->id : 0;
     if (parent) parent->has_kids = 1;
     t->co = lua_newthread(L);
+    /* A new thread inherits the creating thread's hook: the CLI's recipe
+     * line hook (core.trace_recipe) would run on every line of every task
+     * the recipe spawns, vclaunch's own code included. It is the recipe's
+     * own coroutine's business only. */
+    lua_sethook(t->co, NULL, 0, 0);
     lua_pushvalue(L, -2);
     t->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     t->co_ref = luaL_ref(L, LUA_REGISTRYINDEX); /* pops the thread */
@@ -615,6 +624,7 @@ static int push_results(lua_State *L, task_t *t)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, t->result_ref);
     if (t->status != T_OK) return -1;
+    if (t->result_ref == LUA_REFNIL) return 0; /* it returned nothing */
     int n = (int)(lua_getfield(L, -1, "n"), lua_tointeger(L, -1));
     lua_pop(L, 1);
     luaL_checkstack(L, n, "too many results");
