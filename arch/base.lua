@@ -20,6 +20,9 @@ M.machines = {}
 M.default_machine = nil
 M.max_vcpus = 240
 M.default_memory = 512 -- MiB
+-- The pcie-root-ports made for hot-plug on machines that have them (q35,
+-- virt) when the pod says neither hotplug_ports nor bridges.
+M.default_hotplug_ports = 2
 M.memory_align = 1 -- MiB: max_memory is rounded up to it
 M.console_param = "console=ttyS0"
 -- What the arch can do; a false one makes vclaunch refuse the pod fields
@@ -234,6 +237,33 @@ function M:bridges(ctx, n)
   return d
 end
 
+--- The pool of pcie-root-ports for hot-plug (pod.hotplug_ports = n; nil:
+--- default_hotplug_ports, or none when the pod gives bridges, which are
+--- root ports on these machines too). A machine without PCIe root ports
+--- takes none: pc and pseries hot-plug into pci-bridge slots (bridges).
+function M:hotplug_ports(ctx, n)
+  local info = self:machine_info(ctx.pod) or {}
+  if info.bridge ~= "pcie-root-port" then
+    if n and n > 0 then
+      self:fail(("pod: hotplug_ports: machine %s has no PCIe root ports%s"):format(ctx.machine,
+                info.bridge and ("; it hot-plugs into %s slots (pod.bridges = N)"):format(
+                info.bridge) or ""))
+    end
+    return {}
+  end
+  if n == nil then n = ctx.pod.bridges and 0 or self.default_hotplug_ports end
+  ctx.hotplug_buses = ctx.hotplug_buses or {}
+  local d = {}
+  for _ = 1, n do
+    local chassis = ctx:chassis()
+    local id = ctx:id("rp")
+    d[#d + 1] = {"pcie-root-port", {id = id, bus = info.root_bus, chassis = chassis,
+                                    slot = chassis}}
+    table.insert(ctx.hotplug_buses, id)
+  end
+  return d
+end
+
 -- ---- appenders --------------------------------------------------------
 -- Disks, NICs and vhost-user devices get a device id of their own, <id>-dev
 -- (the backend's id with -dev), so that device_del can name them. An id
@@ -433,6 +463,15 @@ function M:hotplug_place(ctx, used)
   end
   if not info.bridge then
     return nil, ("machine %s has no hot-plug bridges"):format(ctx.machine)
+  end
+  if info.bridge == "pcie-root-port" then
+    local n = #(ctx.hotplug_buses or {})
+    if n == 0 then
+      return nil, ("no free hot-plug place on machine %s: the pod has no pcie-root-port for " ..
+                   "hot-plug (pod.hotplug_ports = N makes them, one device each)"):format(ctx.machine)
+    end
+    return nil, ("no free hot-plug place on machine %s: all %d of its pcie-root-ports are " ..
+                 "taken (pod.hotplug_ports = N makes more, one device each)"):format(ctx.machine, n)
   end
   return nil, ("no free hot-plug place on machine %s: give the pod more bridges " ..
                "(pod.bridges = N, one %s each)"):format(ctx.machine, info.bridge)

@@ -581,6 +581,10 @@ M.rows = {
    end}},
   {field = "bridges", schema = {type = "integer", min = 0, max = 30}, append = "bridges",
    present = function(n) return n ~= nil and n > 0 end},
+  -- The pool of pcie-root-ports vm:hotplug places devices on (q35, arm64
+  -- virt), made at start: pod.hotplug_ports, or the arch's default.
+  {field = "hotplug_ports", schema = {type = "integer", min = 0, max = 30}, present = always,
+   append = "hotplug_ports"},
 
   -- Raw devices, as written: the kinds check their fields.
   {field = "devices", schema = {type = "list", items = {type = "any"}}, items = true, raw = true,

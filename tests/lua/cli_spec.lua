@@ -25,7 +25,7 @@ end
 
 local POD = [[
 local vc = require "vclaunch"
-return vc.pod{name = "dry", vcpus = 2, max_vcpus = 4, memory = 128,
+return vc.pod{name = "dry", vcpus = 2, max_vcpus = 4, memory = 128, hotplug_ports = 0,
               kernel = {path = "/k,1", params = "a=b c"}}
 ]]
 

@@ -48,7 +48,7 @@ describe("hot-plug on q35, seen by the guest", function()
   -- Root ports: a drive, the scsi and serial controllers (which stay once
   -- plugged), a NIC, a port's device, a vhost-user disk...
   it("boots with six root ports for hot-plug", function()
-    vm = boot("hp-q35", {bridges = 6, knobs = {shared_memory = true}})
+    vm = boot("hp-q35", {hotplug_ports = 6, knobs = {shared_memory = true}})
   end)
 
   local disk1 = image("d1.img", 4)
@@ -180,8 +180,8 @@ describe("hot-plug on q35, seen by the guest", function()
       plugged[#plugged + 1] = d
     end
     eq(e ~= nil, true, "a seventh drive found no place")
-    eq(e.message:match("no free hot%-plug place on machine q35: give the pod more bridges") ~= nil,
-       true, e.message)
+    eq(e.message:match("no free hot%-plug place on machine q35: all 6 of its pcie%-root%-ports " ..
+                       "are taken %(pod%.hotplug_ports = N makes more") ~= nil, true, e.message)
     local last = plugged[#plugged]
     last:unplug()
     local again = vm:hotplug("drives", {file = disk1, format = "raw", serial = "pz",
@@ -278,13 +278,24 @@ vm:wait(60)
 end)
 
 describe("hot-plug refusals that need no guest", function()
-  it("refuses vhost-user without shared memory, and a machine without bridges", function()
+  it("refuses vhost-user without shared memory; a q35 pod has two ports by default", function()
     local vm = vc.pod{name = "hp-none", memory = 128, freeze = true}:start()
     local e = expect_error(vm.hotplug, vm, "vhost_user", {type = "blk", socket = work .. "/x"})
     eq(e.message, "pod.vhost_user[1]: a vhost-user device needs the guest memory shared from " ..
        "the start (pod.knobs.shared_memory = true)")
+    -- the pod asked for no ports: the default two take a drive each
+    local img = image("none.img", 1)
+    eq(vm:hotplug("drives", {file = img, format = "raw", readonly = true}).bus, "rp0")
+    eq(vm:hotplug("drives", {file = img, format = "raw", readonly = true}).bus, "rp1")
     e = expect_error(vm.hotplug, vm, "drives", {file = "/dev/null", format = "raw"})
-    eq(e.message:match("no free hot%-plug place on machine q35") ~= nil, true, e.message)
+    eq(e.message, "pod.drives[3]: no free hot-plug place on machine q35: all 2 of its " ..
+       "pcie-root-ports are taken (pod.hotplug_ports = N makes more, one device each)")
+    vm:execute("quit")
+    vm:wait(30)
+    vm = vc.pod{name = "hp-noport", memory = 128, freeze = true, hotplug_ports = 0}:start()
+    e = expect_error(vm.hotplug, vm, "drives", {file = "/dev/null", format = "raw"})
+    eq(e.message, "pod.drives[1]: no free hot-plug place on machine q35: the pod has no " ..
+       "pcie-root-port for hot-plug (pod.hotplug_ports = N makes them, one device each)")
     vm:execute("quit")
     vm:wait(30)
     -- a drive of the pod on q35's root bus cannot be unplugged
