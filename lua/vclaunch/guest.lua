@@ -50,7 +50,10 @@ function M.watch(vm, argv, status_path)
   vm.panic_exits = panic_exits(argv)
   vm.status_path = status_path
   vm.panicked = false
-  vm:on("GUEST_PANICKED", function() vm.panicked = true end)
+  vm:on("GUEST_PANICKED", function(ev)
+    vm.panicked = true
+    require("vclaunch.events").emit(vm, "panicked", {action = ev.data and ev.data.action})
+  end)
 end
 
 -- The last integer in the status file, or nil.

@@ -136,7 +136,8 @@ function M.start(pod, opts)
         guest.exited(vm, status) -- panicked, guest_status: before the runtime dir goes
         vm.exit = status
         progress("%s: QEMU exited (%s)", name, status_text(status))
-        events.emit(vm, "exited", {code = status.code, signal = status.signal})
+        events.emit(vm, "exited", {code = status.code, signal = status.signal,
+                                   panicked = status.panicked or nil, guest_status = status.guest_status})
         cleanup(vm)
       end}
     listener:close() -- QEMU has its own copy

@@ -207,6 +207,27 @@ b:wait()
     os.remove(logdir)
   end)
 
+  case("a guest panic: a panicked line, GUEST_PANICKED, and exited with panicked", function()
+    local evfile = os.tmpname()
+    os.remove(evfile)
+    local path = recipe("return " .. pod_src("panicky", "vc.cmd=panic") .. "\n")
+    local h = vclaunch({"--events", evfile}, path)
+    local st = h.finish()
+    os.remove(path)
+    eq(st.code, 79, "the CLI's panic status\n" .. table.concat(h.stderr, "\n"))
+    local seen, exited = {}, nil
+    for line in read(evfile):gmatch("[^\n]+") do
+      local ev = assert(core.json_decode(line))
+      seen[#seen + 1] = ev.event
+      if ev.event == "exited" then exited = ev end
+    end
+    os.remove(evfile)
+    local all = table.concat(seen, " ")
+    eq(all:match("GUEST_PANICKED.*panicked.*exited$") ~= nil, true, all)
+    eq(exited.code, 1, "QEMU's status")
+    eq(exited.panicked, true, "exited says panicked")
+  end)
+
   case("NOTIFY_SOCKET in the abstract namespace; no progress on a pipe by default", function()
     local sock = ("@vclaunch-test-%d-%d"):format(core.getpid(), math.random(1 << 30))
     local listener = start{listen, sock, "2"}
