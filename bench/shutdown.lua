@@ -11,6 +11,8 @@
 --   paused        no kernel: SeaBIOS runs, finds nothing to boot and waits;
 --                 vm:pause(), then vm:shutdown
 --   sigstopped    -S VM whose QEMU got SIGSTOP; vm:shutdown
+--   stopped-late  no kernel, running; QEMU gets SIGSTOP inside the ladder,
+--                 after query-status, just before system_powerdown is sent
 --   no-acpi-os    no kernel, running: SeaBIOS does not act on the ACPI power
 --                 button (no OS handles the SCI), so system_powerdown is
 --                 ignored; vm:shutdown
@@ -47,7 +49,9 @@ local function steps_of(fn)
   for _, line in ipairs(lines) do
     local step = line:match("shutdown: (%S+) %(")
     if step then steps[#steps + 1] = step end
-    if line:match("did not end QEMU") then steps[#steps] = steps[#steps] .. "(ignored)" end
+    -- "...: shutdown: the guest did not act on the power button within 2s"
+    if line:match("shutdown: .+ within [%d.]+s\n?$") then steps[#steps] = steps[#steps] .. "(ignored)" end
+    if line:match("shutdown: QMP did not answer") then steps[#steps] = steps[#steps] .. "(no reply)" end
   end
   return table.concat(steps, ",")
 end
@@ -68,6 +72,19 @@ local function shutdown(vm)
   return steps
 end
 
+-- Sends SIGSTOP and waits until /proc/PID/stat says T (the signal is acted
+-- on when the kernel next schedules QEMU; no event tells it).
+local function stop(vm)
+  vm.proc:kill(19)
+  for _ = 1, 1000 do
+    local f = io.open("/proc/" .. vm.proc:pid() .. "/stat")
+    local s = f:read("a"):match("^%d+ %b() (%a)")
+    f:close()
+    if s == "T" then return end
+    core.sleep(0.001)
+  end
+end
+
 -- Each case: prepare() -> vm (not timed), then the timed call.
 local cases = {
   {"quit", function() return pod("sd-quit", {freeze = true}):start() end,
@@ -85,16 +102,16 @@ local cases = {
    end, shutdown},
   {"sigstopped", function()
      local vm = pod("sd-stopped", {freeze = true}):start()
-     vm.proc:kill(19)
-     -- the signal is delivered when the kernel next schedules QEMU: wait for
-     -- the state letter, as the ladder reads it
-     for _ = 1, 1000 do
-       local f = io.open("/proc/" .. vm.proc:pid() .. "/stat")
-       local s = f:read("a"):match("^%d+ %b() (%a)")
-       f:close()
-       if s == "T" then break end
-       core.sleep(0.001)
-     end
+     stop(vm)
+     return vm
+   end, shutdown},
+  {"stopped-late", function()
+     local vm = pod("sd-late"):start()
+     local q = vm.qmp -- the ladder calls self.qmp.execute(self.qmp, ...)
+     vm.qmp = setmetatable({execute = function(_, cmd, ...)
+       if cmd == "system_powerdown" then stop(vm) end
+       return q:execute(cmd, ...)
+     end}, {__index = function(_, k) return function(_, ...) return q[k](q, ...) end end})
      return vm
    end, shutdown},
   {"no-acpi-os", function()

@@ -480,13 +480,14 @@ function VM:shutdown(opts)
   end
   -- A QMP step: the reply and the exit share the step's timeout. A command
   -- that gets no reply (a QEMU stopped since, a monitor that hangs) ends
-  -- the QMP steps.
+  -- the QMP steps; it returns false then (the step has said why).
   local function qmp(cmd)
     return function()
       local ok, e = pcall(self.qmp.execute, self.qmp, cmd, nil, t)
       if not ok and not self.exit and type(e) == "table" and e.kind == "timeout" then
         qmp_ok = false
         log("info", "%s: shutdown: QMP did not answer %s (%s)", name, cmd, tostring(e))
+        return false
       end
     end
   end
@@ -508,9 +509,9 @@ function VM:shutdown(opts)
                options.kill_hint and (", " .. options.kill_hint) or "")
       events.emit(self, "shutdown-step", {step = step[1], timeout = t})
       local deadline = core.now() + t
-      step[3]()
+      local said = step[3]() == false
       if wait_exit(self, deadline - core.now()) then break end
-      progress("%s: shutdown: %s within %gs", name, step[4], t)
+      if not said then progress("%s: shutdown: %s within %gs", name, step[4], t) end
     end
   end
   return self:wait()
