@@ -144,6 +144,12 @@ end
 local function remove_cpu(vm, st, opts)
   local c = st.cpus[#st.cpus]
   vm:execute("device_del", {id = c.id}, opts.timeout)
+  if st.tcg and not st.removed_cpu and vm.pod.spec.reboot then
+    -- A reset after a TCG vCPU removal aborts QEMU 7.2 too: a guest reboot
+    -- ends QEMU instead (SHUTDOWN, reason guest-reset), as without
+    -- pod.reboot.
+    vm:execute("set-action", {reboot = "shutdown"}, opts.timeout)
+  end
   st.removed_cpu = true -- from here on, under TCG, adding is refused (tcg_cpu_removed)
   local deadline = core.now() + opts.timeout
   local pause = 0.02
