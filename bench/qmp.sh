@@ -14,11 +14,14 @@
 #             bench_qmp_bare SOCK N MODE
 #   vclaunch  vclaunch --accel tcg bench/qmp.lua N MODE: the pod is started
 #             by vclaunch itself, then N vm:execute("query-status")
-# The two alternate, and which goes first alternates every series. Prints
+#   govmm     only when BUILD_DIR/bench_qmp_govmm exists (bench/govmm.sh
+#             builds it): Kata's govmm against a QEMU started as for bare
+# The sides alternate, and which goes first alternates every series. Prints
 # every run, then per mode and N the medians of commands/s, the ratio
 # vclaunch / bare of those medians (goal >= 0.95), the range of the
 # per-series ratios, and each side's own CPU per command (getrusage /
-# os.clock: user + system of the client process, QEMU not counted).
+# os.clock: user + system of the client process, QEMU not counted); with
+# govmm, its median and govmm / bare too.
 #
 # Then, unless CALLGRIND=0, user-space instructions per command of each
 # client under valgrind --tool=callgrind: (I(N2) - I(N1)) / (N2 - N1) with
@@ -37,6 +40,8 @@ runs=${RUNS:-5}
 counts=${COUNTS:-5000 50000}
 vclaunch=$build/vclaunch
 bare=$build/bench_qmp_bare
+govmm=$build/bench_qmp_govmm
+[[ -x $govmm ]] || govmm=
 recipe=$here/qmp.lua
 
 for exe in "$vclaunch" "$bare"; do
@@ -77,9 +82,11 @@ run() {
     out=$("$vclaunch" --accel tcg --runtime-dir "$work/vc" "$recipe" "$n" "$mode" 2>"$work/err") ||
       { cat "$work/err" >&2; echo "qmp.sh: vclaunch failed (N=$n $mode)" >&2; exit 1; }
   else
+    local exe=$bare
+    [[ $side == govmm ]] && exe=$govmm
     start_qemu
-    out=$("$bare" "$work/bare.sock" "$n" "$mode" 2>"$work/err") ||
-      { cat "$work/err" >&2 "$work/qemu.log"; echo "qmp.sh: bench_qmp_bare failed (N=$n $mode)" >&2; exit 1; }
+    out=$("$exe" "$work/bare.sock" "$n" "$mode" 2>"$work/err") ||
+      { cat "$work/err" "$work/qemu.log" >&2; echo "qmp.sh: $exe failed (N=$n $mode)" >&2; exit 1; }
     stop_qemu
   fi
   local cps us
@@ -104,6 +111,7 @@ for ((r = 1; r <= runs; r++)); do
     for mode in serial pipelined; do
       if ((r % 2)); then run vclaunch "$n" "$mode" "$r"; run bare "$n" "$mode" "$r"
       else run bare "$n" "$mode" "$r"; run vclaunch "$n" "$mode" "$r"; fi
+      [[ -n $govmm ]] && run govmm "$n" "$mode" "$r"
       pair[$mode,$n]+="$(awk -v a="$last_vclaunch" -v b="$last_bare" 'BEGIN { printf "%.3f", a / b }') "
     done
   done
@@ -125,6 +133,20 @@ done
 echo "# cmd/s: median over the series; ratio: median vc / median bare (goal >= 0.95);"
 echo "# series ratios: vc / bare of the runs of each series, lowest-highest;"
 echo "# us/cmd: median CPU (user + system) of the client process per command, QEMU not counted."
+if [[ -n $govmm ]]; then
+  echo
+  printf '%-10s %6s %12s %10s %13s\n' mode N "govmm cmd/s" "govmm/bare" "govmm us/cmd"
+  for n in $counts; do
+    for mode in serial pipelined; do
+      mg=$(median <<<"${rate[govmm,$mode,$n]}")
+      mb=$(median <<<"${rate[bare,$mode,$n]}")
+      printf '%-10s %6s %12s %10s %13s\n' "$mode" "$n" "$mg" \
+        "$(awk -v a="$mg" -v b="$mb" 'BEGIN { printf "%.3f", a / b }')" \
+        "$(median <<<"${cpu[govmm,$mode,$n]}")"
+    done
+  done
+  echo "# govmm pipelined: N goroutines, one ExecuteQueryStatus each; govmm sends one at a time."
+fi
 
 [[ ${CALLGRIND:-1} == 0 ]] && exit 0
 command -v valgrind >/dev/null || { echo "# no valgrind: no instruction counts"; exit 0; }
