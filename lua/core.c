@@ -390,62 +390,77 @@ static int vc_lua_core_probe_format(lua_State *L)
     return 2;
 }
 
+/* Pushes kind k's {doc=, fields=} (see core.kinds). */
+static void push_kind(lua_State *L, const vc_kind_t *k)
+{
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, k->doc);
+    lua_setfield(L, -2, "doc");
+    lua_createtable(L, (int)k->nfields, 0);
+    for (size_t i = 0; i < k->nfields; i++) {
+        const vc_field_t *f = &k->fields[i];
+        lua_createtable(L, 0, 8);
+        lua_pushstring(L, f->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, vc_type_name(f->type));
+        lua_setfield(L, -2, "type");
+        lua_pushboolean(L, f->flags & VC_F_REQUIRED);
+        lua_setfield(L, -2, "required");
+        if (f->flags & VC_F_DEFINES_ID) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "defines_id");
+        }
+        if (f->flags & VC_F_LIST) {
+            lua_pushboolean(L, 1);
+            lua_setfield(L, -2, "list");
+        }
+        if (f->def) {
+            lua_pushstring(L, f->def);
+            lua_setfield(L, -2, "default");
+        }
+        if (f->values) {
+            lua_newtable(L);
+            for (int j = 0; f->values[j]; j++) {
+                lua_pushstring(L, f->values[j]);
+                lua_rawseti(L, -2, j + 1);
+            }
+            lua_setfield(L, -2, "values");
+        }
+        if (f->min || f->max) {
+            lua_pushinteger(L, f->min);
+            lua_setfield(L, -2, "min");
+            lua_pushinteger(L, f->max);
+            lua_setfield(L, -2, "max");
+        }
+        if (f->doc) {
+            lua_pushstring(L, f->doc);
+            lua_setfield(L, -2, "doc");
+        }
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "fields");
+}
+
 /* core.kinds() -> {name = {doc=, fields = {{name=, type=, required=, default=,
  * values=, min=, max=, doc=, defines_id=, list=}, ...}}} for documentation and
  * suggestions; defines_id is true on a field whose value is the id of
- * something the device creates (see VC_F_DEFINES_ID) */
+ * something the device creates (see VC_F_DEFINES_ID).
+ * core.kinds(name) -> that one kind's {doc=, fields=}, or nil for no such
+ * kind. Every kind's table at once costs about 1.9 million instructions
+ * (more than loading all of vclaunch's modules): code that needs one kind
+ * asks for that one. */
 static int vc_lua_core_kinds(lua_State *L)
 {
+    if (!lua_isnoneornil(L, 1)) {
+        const vc_kind_t *k = vc_kind_find(luaL_checkstring(L, 1));
+        if (!k) return 0;
+        push_kind(L, k);
+        return 1;
+    }
     lua_newtable(L);
     for (const vc_kind_t *const *kp = vc_kinds(); *kp; kp++) {
-        const vc_kind_t *k = *kp;
-        lua_createtable(L, 0, 2);
-        lua_pushstring(L, k->doc);
-        lua_setfield(L, -2, "doc");
-        lua_createtable(L, (int)k->nfields, 0);
-        for (size_t i = 0; i < k->nfields; i++) {
-            const vc_field_t *f = &k->fields[i];
-            lua_createtable(L, 0, 8);
-            lua_pushstring(L, f->name);
-            lua_setfield(L, -2, "name");
-            lua_pushstring(L, vc_type_name(f->type));
-            lua_setfield(L, -2, "type");
-            lua_pushboolean(L, f->flags & VC_F_REQUIRED);
-            lua_setfield(L, -2, "required");
-            if (f->flags & VC_F_DEFINES_ID) {
-                lua_pushboolean(L, 1);
-                lua_setfield(L, -2, "defines_id");
-            }
-            if (f->flags & VC_F_LIST) {
-                lua_pushboolean(L, 1);
-                lua_setfield(L, -2, "list");
-            }
-            if (f->def) {
-                lua_pushstring(L, f->def);
-                lua_setfield(L, -2, "default");
-            }
-            if (f->values) {
-                lua_newtable(L);
-                for (int j = 0; f->values[j]; j++) {
-                    lua_pushstring(L, f->values[j]);
-                    lua_rawseti(L, -2, j + 1);
-                }
-                lua_setfield(L, -2, "values");
-            }
-            if (f->min || f->max) {
-                lua_pushinteger(L, f->min);
-                lua_setfield(L, -2, "min");
-                lua_pushinteger(L, f->max);
-                lua_setfield(L, -2, "max");
-            }
-            if (f->doc) {
-                lua_pushstring(L, f->doc);
-                lua_setfield(L, -2, "doc");
-            }
-            lua_rawseti(L, -2, (lua_Integer)i + 1);
-        }
-        lua_setfield(L, -2, "fields");
-        lua_setfield(L, -2, k->name);
+        push_kind(L, *kp);
+        lua_setfield(L, -2, (*kp)->name);
     }
     return 1;
 }
@@ -526,7 +541,8 @@ void vc_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods, l
 int luaopen_vclaunch_core(lua_State *L)
 {
     static const luaL_Reg fns[] = {
-        {"emit", vc_lua_core_emit}, {"hotplug", vc_lua_core_hotplug},
+        {"emit", vc_lua_core_emit},
+        {"hotplug", vc_lua_core_hotplug},
         {"render", vc_lua_core_render},
         {"escape", vc_lua_core_escape},
         {"check_id", vc_lua_core_check_id},

@@ -56,25 +56,25 @@ M.MAX_MEMORY = 16 * 1024 * 1024
 
 -- ---- the kinds' tables, read once ---------------------------------------
 
-local kind_facts
+local kind_facts = {}
 -- Per kind: the default transport (nil: no transport field), whether it
 -- has disable_modern (legacy), a bus field (bus) and a device_id field
--- (device_id).
+-- (device_id). Read per kind when first asked for: every kind's table at
+-- once (core.kinds()) costs more than loading all of vclaunch's modules.
 local function kind_info(kind)
-  if not kind_facts then
-    kind_facts = {}
-    for name, k in pairs(core.kinds()) do
-      local info = {}
-      for _, f in ipairs(k.fields) do
-        if f.name == "transport" then info.transport = f.default or false end
-        if f.name == "disable_modern" then info.legacy = true end
-        if f.name == "bus" then info.bus = true end
-        if f.name == "device_id" then info.device_id = true end
-      end
-      kind_facts[name] = info
-    end
+  local info = kind_facts[kind]
+  if info then return info end
+  local k = type(kind) == "string" and core.kinds(kind)
+  if not k then return {} end
+  info = {}
+  for _, f in ipairs(k.fields) do
+    if f.name == "transport" then info.transport = f.default or false end
+    if f.name == "disable_modern" then info.legacy = true end
+    if f.name == "bus" then info.bus = true end
+    if f.name == "device_id" then info.device_id = true end
   end
-  return kind_facts[kind] or {}
+  kind_facts[kind] = info
+  return info
 end
 M.kind_info = kind_info
 
@@ -204,7 +204,7 @@ local ENDPOINT = record{id = ID, type = {type = "string", required = true,
                         forward = list(forward.RULE)}
 -- the formats the disk kinds take (core: vc__drive_formats)
 local DRIVE_FORMATS
-for _, f in ipairs(core.kinds()["virtio-blk"].fields) do
+for _, f in ipairs(core.kinds("virtio-blk").fields) do
   if f.name == "format" then DRIVE_FORMATS = f.values end
 end
 local DRIVE = record{id = ID, file = {type = "path", required = true},
