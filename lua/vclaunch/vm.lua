@@ -9,7 +9,6 @@ local core = require "vclaunch.core"
 local errors = require "vclaunch.errors"
 local options = require "vclaunch.options"
 local console = require "vclaunch.console"
-local live = require "vclaunch.live"
 local helpers = require "vclaunch.helpers" -- virtiofsd for virtio-fs volumes
 local events = require "vclaunch.events" -- --events lines, sd_notify
 local logs = require "vclaunch.logs" -- where the console log goes
@@ -302,9 +301,13 @@ end
 
 --- Live operations (vclaunch.live): hotplug(concept, item[, opts]) -> Device,
 --- unplug(device_or_id[, opts]), devices().
-function VM:hotplug(concept, item, opts) return live.hotplug(self, concept, item, opts) end
-function VM:unplug(dev, opts) return live.unplug(self, dev, opts) end
-function VM:devices() return live.devices(self) end
+-- Loaded at the first call, as vclaunch.resize is: a recipe that only
+-- starts VMs does not pay for it.
+function VM:hotplug(concept, item, opts)
+  return require("vclaunch.live").hotplug(self, concept, item, opts)
+end
+function VM:unplug(dev, opts) return require("vclaunch.live").unplug(self, dev, opts) end
+function VM:devices() return require("vclaunch.live").devices(self) end
 
 --- The pids of the VM's processes that run now: {qemu = pid, helpers =
 --- {{name = "virtiofsd", tag =, pid =}, ...}}; qemu is nil once QEMU has
