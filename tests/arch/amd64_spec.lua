@@ -67,7 +67,7 @@ describe("amd64 argv", function()
 
   it("the panic policy: QEMU exits on a panic and a reboot, pvpanic by default", function()
     local function pod_argv(t)
-      t.accel = "tcg"
+      t.accel, t.hotplug_ports = "tcg", 0
       return vc.pod(t):argv()
     end
     for _, machine in ipairs{"q35", "pc", "microvm"} do
