@@ -181,14 +181,20 @@ vm:wait()
   end)
 
   case("a closed stdout stops the console echo, not vclaunch (no SIGPIPE)", function()
-    -- `vclaunch hello.lua | head -2`: head exits after two lines, while the
-    -- guest still prints. vclaunch goes on to the guest's own poweroff.
+    -- `vclaunch recipe.lua | head -2`: head exits after two lines, while the
+    -- guest still prints (vc.cmd=info: some 40 lines, each from a command
+    -- the guest runs, so lines keep coming long after head has gone; the
+    -- hello guest prints only three, and the third may reach the pipe
+    -- before head exits). vclaunch goes on to the guest's own poweroff.
     local rundir = tmpdir()
-    local src = assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set")
+    local path = recipe("echo", ([[
+return vc.pod{name = "echo", memory = 256,
+              kernel = {path = %q, initrd = %q, params = "vc.cmd=info"}}
+]]):format(guest .. "/vmlinuz", guest .. "/initrd.img"))
     local out, err = {}, {}
     local p = core.process{argv = {"sh", "-c",
-      '{ "$0" --accel tcg --runtime-dir "$1" "$2" "$3"; echo "vclaunch status $?" >&2; } | head -2',
-      bin, rundir, src .. "/examples/hello.lua", guest},
+      '{ "$0" --accel tcg --runtime-dir "$1" "$2"; echo "vclaunch status $?" >&2; } | head -2',
+      bin, rundir, path},
       on_line = function(stream, line)
         local t = stream == "stdout" and out or err
         t[#t + 1] = line
@@ -202,5 +208,6 @@ vm:wait()
     eq(text:match("vclaunch: the console is no longer echoed: stdout: ") ~= nil, true, text)
     eq(vm_dir(rundir), nil, "nothing left")
     os.remove(rundir)
+    os.remove(path)
   end)
 end)
