@@ -10,9 +10,9 @@ local errors = require "vclaunch.errors"
 local options = require "vclaunch.options"
 local console = require "vclaunch.console"
 local helpers = require "vclaunch.helpers" -- virtiofsd for virtio-fs volumes
+local guest = require "vclaunch.guest" -- panic and the guest's exit status
 local events = require "vclaunch.events" -- --events lines, sd_notify
 local logs = require "vclaunch.logs" -- where the console log goes
-local guest = require "vclaunch.guest" -- panic and the guest's exit status
 local runinfo = require "vclaunch.runinfo" -- vm.json, qmp-user.sock, ctl.sock
 local Pod = require("vclaunch.pod").Pod
 
@@ -102,9 +102,9 @@ function M.start(pod, opts)
     local argv = run_pod:argv(extra)
     if options.dry_run then
       -- extra's arguments sit after the pod's own devices (Pod:argv)
-      local first = #helper_set.pod:_base().argv + 1
+      local first = #run_pod:_base().argv + 1
       dry = {name = pod.name, argv = argv, first = first,
-             count = #argv - #helper_set.pod:argv()}
+             count = #argv - #run_pod:argv()}
       dir = nil
       return
     end
