@@ -63,15 +63,21 @@ options:
   --version          the version
 
 exit status:
-  QEMU's own exit status, or 128 + the signal that ended QEMU, when the
-  recipe returned a pod; 0 when the recipe finished; 64 usage error (bad
-  option, no recipe); 65 the recipe failed (an invalid pod, an error it
-  raised or did not catch, a recipe file that does not load); 69 QEMU
-  could not be started (or died before QMP was ready); 79 the guest
-  panicked (QEMU ends on a panic: -action panic=exit-failure); with
-  pod.guest_status, the number the guest wrote to its vclaunch.status
-  port before it powered off (modulo 256); 128 + signal when vclaunch
-  itself was stopped by SIGINT/SIGTERM.
+  QEMU's         the recipe returned a pod: QEMU's exit status, or 128 +
+                 the signal that ended QEMU
+  the guest's    with pod.guest_status, the number the guest wrote to its
+                 vclaunch.status port before it powered off (modulo 256)
+  the recipe's   the recipe returned a number (0 to 255)
+  0              the recipe finished
+  64             usage error (bad option, no recipe)
+  65             the recipe failed (an invalid pod, an error it raised or
+                 did not catch, a recipe file that does not load)
+  69             QEMU could not be started (or died before QMP was ready)
+  79             the guest panicked (QEMU ends on a panic:
+                 -action panic=exit-failure)
+  128 + signal   vclaunch itself was stopped by SIGINT, SIGTERM or SIGHUP
+  ls, stop, qmp: 0 done, 1 no such VM (or several), a QMP error or a
+                 timeout, 64 usage error
 
 When the recipe ends (returns or fails), the tasks it spawned are
 cancelled and every VM it left running goes down the shutdown ladder.
