@@ -143,10 +143,11 @@ function M:memory(pod)
 end
 
 --- The memory backend the knobs select, as {kind, fields}, or nil. Shared
---- memory is also needed by vhost-user devices (virtio-fs included).
+--- memory is also needed by vhost-user devices (virtio-fs included), and
+--- by their hot-plug (pod.hotplug_vhost_user).
 function M:memory_backend(ctx, pod)
   local k = pod.knobs or {}
-  local shared = k.shared_memory or ctx.needs_shared_memory
+  local shared = k.shared_memory or pod.hotplug_vhost_user or ctx.needs_shared_memory
   if not (k.hugepages or k.prealloc or shared) then return nil end
   local size = self:memory_size(pod) .. "M"
   local f = {id = "mem0", size = size, prealloc = k.prealloc or nil}

@@ -585,6 +585,11 @@ M.rows = {
   -- virt), made at start: pod.hotplug_ports, or the arch's default.
   {field = "hotplug_ports", schema = {type = "integer", min = 0, max = 30}, present = always,
    append = "hotplug_ports"},
+  -- hotplug_vhost_user = true: the guest memory is shared from the start,
+  -- as knobs.shared_memory makes it (arch memory_backend), because
+  -- vm:hotplug of a vhost-user device (virtio-fs too) needs it and memory
+  -- cannot be made shared later.
+  {field = "hotplug_vhost_user", schema = BOOL},
 
   -- Raw devices, as written: the kinds check their fields.
   {field = "devices", schema = {type = "list", items = {type = "any"}}, items = true, raw = true,

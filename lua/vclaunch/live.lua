@@ -150,6 +150,7 @@ function M.hotplug(vm, concept, item, opts)
   concepts.check_item(concept, item, pod, index)
   local saved = copy_ctx(st.ctx)
   local shared_before = st.ctx.needs_shared_memory or (pod.spec.knobs or {}).shared_memory
+                        or pod.spec.hotplug_vhost_user
   -- The recipe's fds (a tap's queues): passed with getfd under names
   -- vclaunch gives, which the device's options then name.
   local fds = {}
@@ -167,7 +168,7 @@ function M.hotplug(vm, concept, item, opts)
   if st.ctx.needs_shared_memory and not shared_before then
     restore_ctx(st.ctx, saved)
     fail("recipe", ("%s: a vhost-user device needs the guest memory shared from the start " ..
-                    "(pod.knobs.shared_memory = true)"):format(where))
+                    "(pod.hotplug_vhost_user = true)"):format(where))
   end
 
   -- Place each device and give it a device id; then the QMP commands.

@@ -48,7 +48,7 @@ describe("hot-plug on q35, seen by the guest", function()
   -- Root ports: a drive, the scsi and serial controllers (which stay once
   -- plugged), a NIC, a port's device, a vhost-user disk...
   it("boots with six root ports for hot-plug", function()
-    vm = boot("hp-q35", {hotplug_ports = 6, knobs = {shared_memory = true}})
+    vm = boot("hp-q35", {hotplug_ports = 6, hotplug_vhost_user = true})
   end)
 
   local disk1 = image("d1.img", 4)
@@ -282,7 +282,7 @@ describe("hot-plug refusals that need no guest", function()
     local vm = vc.pod{name = "hp-none", memory = 128, freeze = true}:start()
     local e = expect_error(vm.hotplug, vm, "vhost_user", {type = "blk", socket = work .. "/x"})
     eq(e.message, "pod.vhost_user[1]: a vhost-user device needs the guest memory shared from " ..
-       "the start (pod.knobs.shared_memory = true)")
+       "the start (pod.hotplug_vhost_user = true)")
     -- the pod asked for no ports: the default two take a drive each
     local img = image("none.img", 1)
     eq(vm:hotplug("drives", {file = img, format = "raw", readonly = true}).bus, "rp0")

@@ -403,6 +403,29 @@ describe("vfio", function()
   end)
 end)
 
+describe("hotplug_vhost_user", function()
+  it("shares the guest memory from the start, as knobs.shared_memory does", function()
+    local function machine_and_backend(t)
+      local a = vc.pod(t):argv()
+      local machine, backend
+      for i, x in ipairs(a) do
+        if x == "-machine" then machine = a[i + 1] end
+        if x == "-object" and a[i + 1]:match("^memory%-backend") then backend = a[i + 1] end
+      end
+      return machine, backend
+    end
+    local m, b = machine_and_backend{memory = 256, hotplug_vhost_user = true}
+    eq(b, "memory-backend-memfd,id=mem0,size=256M,share=on", "the backend")
+    eq(m:find("memory-backend=mem0", 1, true) ~= nil, true, m)
+    local m2, b2 = machine_and_backend{memory = 256, knobs = {shared_memory = true}}
+    eq(b2, b, "the same backend as knobs.shared_memory")
+    eq(m2, m, "the same -machine")
+    eq(select(2, machine_and_backend{memory = 256, hotplug_vhost_user = false}), nil, "false: none")
+    local e = expect_error(vc.pod, {hotplug_vhost_user = "yes"})
+    eq(e.message:find("hotplug_vhost_user", 1, true) ~= nil, true, e.message)
+  end)
+end)
+
 describe("endpoints", function()
   it("a vhost-user endpoint without a mac gets one per pod name and index", function()
     local function mac(name, endpoints)
