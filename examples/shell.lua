@@ -2,10 +2,11 @@
 -- (vclaunch's stdin goes to the guest's console), leave with Ctrl-] (the
 -- VM goes down the shutdown ladder), or type `exit` (the guest powers off).
 --
---   vclaunch --accel tcg examples/shell.lua [GUEST_DIR]
+--   vclaunch --accel tcg examples/shell.lua [GUEST_DIR [KERNEL_PARAMS]]
 local vc = require "vclaunch"
 
 local dir = arg[1] or os.getenv("VC_GUEST_DIR") or "build/guest"
+local params = "vc.cmd=shell" .. (arg[2] and " " .. arg[2] or "")
 
 return vc.pod{
   name = "shell",
@@ -14,6 +15,6 @@ return vc.pod{
   kernel = {
     path = dir .. "/vmlinuz",
     initrd = dir .. "/initrd.img",
-    params = "vc.cmd=shell",
+    params = params,
   },
 }
