@@ -121,14 +121,10 @@ function Device:unplug(opts)
   return self.vm:unplug(self, opts)
 end
 
---- Hot-plugs item of concept ("drives", "endpoints", "volumes", "sockets",
---- "vhost_user", "vfio", or "devices" with a raw {kind, fields}) into the
---- running VM; returns a Device {id, concept, kind, bus, addr, guest_path}.
---- opts.timeout bounds each QMP command (default 30 s).
-function M.hotplug(vm, concept, item, opts)
-  core.check_task("vm:hotplug")
-  vm:_check()
-  opts = opts or {}
+-- The checked, placed item: everything vm:hotplug decides before its first
+-- QMP command. It takes the item's place and ids in the VM's live state;
+-- undo_state() gives them back. Sends nothing.
+local function prepare(vm, concept, item)
   if not HOTPLUG[concept] then
     fail("usage", ("vm:hotplug: '%s' is not a concept that can be hot-plugged (drives, " ..
                    "endpoints, volumes, sockets, vhost_user, vfio, devices)"):format(tostring(concept)))
@@ -218,6 +214,40 @@ function M.hotplug(vm, concept, item, opts)
     end
     plan[i] = {kind = kind, fields = f, plug = plug, unplug = unplug, place = place, ids = ids}
   end
+  return plan, fds, undo_state, where, st
+end
+
+--- The QMP commands vm:hotplug(concept, item) would send now, in order
+--- ({command =, arguments =}; a recipe fd as getfd with the name vclaunch
+--- gives it), and the places it would take ({bus =, addr =} per device):
+--- checked and placed as vm:hotplug does, raising the same refusals, but
+--- sending nothing and taking no place or id. A pure step: the goldens of
+--- what cannot be plugged here (VFIO, vsock) test it.
+function M.plan(vm, concept, item)
+  local nfd = state(vm).nfd
+  local plan, fds, undo_state, _, st = prepare(vm, concept, item)
+  undo_state()
+  st.nfd = nfd
+  local cmds, places = {}, {}
+  for _, f in ipairs(fds) do
+    cmds[#cmds + 1] = {command = "getfd", arguments = {fdname = f.name}}
+  end
+  for _, p in ipairs(plan) do
+    for _, c in ipairs(p.plug) do cmds[#cmds + 1] = c end
+    places[#places + 1] = {kind = p.kind, bus = p.fields.bus, addr = p.fields.addr}
+  end
+  return cmds, places
+end
+
+--- Hot-plugs item of concept ("drives", "endpoints", "volumes", "sockets",
+--- "vhost_user", "vfio", or "devices" with a raw {kind, fields}) into the
+--- running VM; returns a Device {id, concept, kind, bus, addr, guest_path}.
+--- opts.timeout bounds each QMP command (default 30 s).
+function M.hotplug(vm, concept, item, opts)
+  core.check_task("vm:hotplug")
+  vm:_check()
+  opts = opts or {}
+  local plan, fds, undo_state, where, st = prepare(vm, concept, item)
 
   -- Run them; on a failure, remove what was added, newest first.
   local undone = {} -- the undo commands of what ran, newest first

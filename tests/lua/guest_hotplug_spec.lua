@@ -322,5 +322,96 @@ describe("hot-plug refusals that need no guest", function()
   end)
 end)
 
+-- VFIO and vsock need host devices this machine may lack: the QMP commands
+-- vm:hotplug would send are golden-tested through live.plan (the same
+-- checks and placement, nothing sent), and the live plug runs only where
+-- the host has the device, else the case says "skipped: reason".
+describe("VFIO and vsock hot-plug", function()
+  local live = require "vclaunch.live"
+
+  -- {command, arguments} lists as one line each, keys sorted.
+  local function text(cmds)
+    local out = {}
+    for _, c in ipairs(cmds) do
+      local keys, parts = {}, {}
+      for k in pairs(c.arguments) do keys[#keys + 1] = k end
+      table.sort(keys)
+      for _, k in ipairs(keys) do parts[#parts + 1] = k .. "=" .. tostring(c.arguments[k]) end
+      out[#out + 1] = c.command .. " " .. table.concat(parts, ",")
+    end
+    return table.concat(out, "\n")
+  end
+
+  it("plans device_add vfio-pci and vhost-vsock-pci on a free root port (q35) or bridge slot (pc)",
+     function()
+    local vm = vc.pod{name = "hp-gold", memory = 128, freeze = true, hotplug_ports = 2}:start()
+    eq(text(live.plan(vm, "vfio", {host = "0000:01:00.0"})),
+       "device_add bus=rp0,driver=vfio-pci,host=0000:01:00.0,id=vfio0")
+    eq(text(live.plan(vm, "vfio", {sysfsdev = "/sys/bus/mdev/devices/m1", id = "gpu"})),
+       "device_add bus=rp0,driver=vfio-pci,id=gpu,sysfsdev=/sys/bus/mdev/devices/m1")
+    local cmds, places = live.plan(vm, "devices", {"vhost-vsock", {id = "vsock0", guest_cid = 5}})
+    eq(text(cmds), "device_add bus=rp0,driver=vhost-vsock-pci,guest-cid=5,id=vsock0")
+    eq(places[1].bus, "rp0")
+    -- the same refusals as vm:hotplug, before any QMP command
+    local e = expect_error(live.plan, vm, "vfio", {host = "01:00.0", sysfsdev = "/x"})
+    eq(e.message, "pod.vfio[1]: needs exactly one of host and sysfsdev")
+    -- a plan takes no place and no id: the next hot-plug gets rp0 and vfio0
+    local img = image("gold.img", 1)
+    eq(vm:hotplug("drives", {file = img, format = "raw", readonly = true}).bus, "rp0")
+    eq(text(live.plan(vm, "vfio", {host = "0000:01:00.0"})),
+       "device_add bus=rp1,driver=vfio-pci,host=0000:01:00.0,id=vfio0")
+    vm:execute("quit")
+    vm:wait(30)
+    vm = vc.pod{name = "hp-gold-pc", machine = "pc", memory = 128, freeze = true,
+                bridges = 1}:start()
+    eq(text(live.plan(vm, "vfio", {host = "0000:01:00.0"})),
+       "device_add addr=1,bus=pci-bridge0,driver=vfio-pci,host=0000:01:00.0,id=vfio0")
+    eq(text(live.plan(vm, "devices", {"vhost-vsock", {id = "vsock0", guest_cid = 7}})),
+       "device_add addr=1,bus=pci-bridge0,driver=vhost-vsock-pci,guest-cid=7,id=vsock0")
+    vm:execute("quit")
+    vm:wait(30)
+  end)
+
+  -- The first PCI device bound to vfio-pci on this host, or nil and why not.
+  local function ls(dir)
+    local p = io.popen("ls " .. dir .. " 2>/dev/null")
+    local out = p:read("a")
+    p:close()
+    return out
+  end
+  local function vfio_device()
+    if ls("/sys/kernel/iommu_groups") == "" then
+      return nil, "the host has no IOMMU groups (/sys/kernel/iommu_groups is empty)"
+    end
+    local bound = ls("/sys/bus/pci/drivers/vfio-pci")
+    local addr = bound:match("(%x%x%x%x:%x%x:%x%x%.%x)")
+    if not addr then return nil, "no host PCI device is bound to vfio-pci" end
+    return addr
+  end
+
+  it("plugs a host device bound to vfio-pci, and QEMU lists it where guest_path says", function()
+    local addr, why = vfio_device()
+    if not addr then skip(why) end
+    local vm = vc.pod{name = "hp-vfio", memory = 128, freeze = true}:start()
+    local d = vm:hotplug("vfio", {host = addr})
+    eq(d.bus, "rp0")
+    eq(tostring(d.guest_path):match("^%x%x/00$") ~= nil, true, tostring(d.guest_path))
+    vm:execute("quit")
+    vm:wait(30)
+  end)
+
+  it("plugs a vhost-vsock device, and QEMU lists it where guest_path says", function()
+    local f = io.open("/dev/vhost-vsock", "r")
+    if not f then skip("the host has no /dev/vhost-vsock (module vhost_vsock)") end
+    f:close()
+    local vm = vc.pod{name = "hp-vsock", memory = 128, freeze = true}:start()
+    local d = vm:hotplug("devices", {"vhost-vsock", {id = "vsock0", guest_cid = 1000 + os.time() % 100000}})
+    eq(d.bus, "rp0")
+    eq(tostring(d.guest_path):match("^%x%x/00$") ~= nil, true, tostring(d.guest_path))
+    vm:execute("quit")
+    vm:wait(30)
+  end)
+end)
+
 core.rundir_remove(work)
 os.remove(tmp)
