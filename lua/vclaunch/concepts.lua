@@ -437,10 +437,11 @@ M.rows = {
      end
    end}},
   -- A virtio-fs volume without a socket gets a virtiofsd vclaunch starts
-  -- at pod:start() (vclaunch.helpers), with cache and readonly; with a
+  -- at pod:start(), or at vm:hotplug for a hot-plugged one
+  -- (vclaunch.helpers), with cache and readonly; with a
   -- socket, the virtiofsd there is the recipe's, and so are its options.
   {field = "volumes", schema = list(VOLUME), items = true, capability = "fs_sharing",
-   checks = {function(v, pod, _, index)
+   checks = {function(v)
      if v.type ~= "virtio-fs" then
        if v.cache ~= nil then return "goes with type = \"virtio-fs\" (virtiofsd's)", "cache" end
        return nil
@@ -455,11 +456,6 @@ M.rows = {
                 "or leave socket out", "readonly"
        end
        return nil
-     end
-     -- one of the pod's own volumes, not one hot-plugged later
-     if (pod.volumes or {})[index] ~= v then
-       return "a hot-plugged virtio-fs volume needs a socket: vclaunch starts virtiofsd for " ..
-              "the pod's own volumes, at pod:start()", "socket"
      end
      if v.host_path:find("[,\\]") then
        return "holds a comma or a backslash, which virtiofsd's -o source= option splits at " ..

@@ -162,7 +162,8 @@ local function exited(vm, set, h, status)
   h.status = status
   h.while_running = not vm.exit -- before QEMU's end: not from vclaunch's stop
   log("info", "%s: %s for tag '%s' exited (%s)", vm.name, h.name, h.tag, status_text(status))
-  if set.stopping or vm.exit or not vm.proc then return end -- abort() tells it
+  -- abort() tells it; an unplugged volume's virtiofsd is stopped by vclaunch
+  if set.stopping or h.removed or vm.exit or not vm.proc then return end
   core.spawn(function()
     -- virtiofsd also ends when QEMU, on its way out, closes the connection;
     -- that exit can come before QEMU's own: it is not a death.
@@ -210,6 +211,31 @@ local function virtiofsd_argv(path, h, root)
   return argv
 end
 
+-- Starts virtiofsd h (argv) on its listening socket h.socket.
+local function spawn(vm, set, h, argv)
+  local listener <close> = core.listen(h.socket)
+  local prefix = ("%s/%s: "):format(vm.name, h.tag)
+  local okp, p = pcall(core.process, {argv = argv, fds = {listener:fileno()},
+    on_line = function(_, line) io.stderr:write(prefix, line, "\n") end,
+    on_exit = function(status) exited(vm, set, h, status) end})
+  if not okp then
+    fail("process", ("%s: virtiofsd for tag '%s' cannot be started: %s"):format(vm.name, h.tag,
+         type(p) == "table" and p.message or tostring(p)))
+  end
+  h.proc = p
+  log("info", "%s: virtiofsd for tag '%s' started, pid %d, socket %s", vm.name, h.tag,
+      p:pid(), h.socket)
+end
+
+-- Whether host_path is a directory virtiofsd can serve; raises else.
+local function check_dir(v, index)
+  local f, _, code = io.open(v.host_path .. "/.")
+  if f then f:close() end
+  if code == 2 or code == 20 then -- ENOENT, ENOTDIR
+    fail("recipe", ("pod.volumes[%d].host_path: %s is not a directory"):format(index, v.host_path))
+  end
+end
+
 --- Starts the helpers of set (from plan) for vm, before its QEMU: vm.helpers
 --- is set. opts: pod:start's (helper_exit = "stop" (default) or "keep").
 --- Raises (after stopping what it started) when one cannot be started.
@@ -227,35 +253,58 @@ function M.start(vm, set, opts)
   local root = effective_uid() == 0
   local argvs = {}
   for i, h in ipairs(set.list) do
-    -- what virtiofsd would say only after QEMU has connected
-    local f, _, code = io.open(h.volume.host_path .. "/.")
-    if f then f:close() end
-    if code == 2 or code == 20 then -- ENOENT, ENOTDIR
-      fail("recipe", ("pod.volumes[%d].host_path: %s is not a directory"):format(h.index,
-           h.volume.host_path))
-    end
+    check_dir(h.volume, h.index) -- what virtiofsd would say only after QEMU has connected
     argvs[i] = virtiofsd_argv(path, h, root)
   end
   local ok, e = pcall(function()
-    for i, h in ipairs(set.list) do
-      local listener <close> = core.listen(h.socket)
-      local prefix = ("%s/%s: "):format(vm.name, h.tag)
-      local okp, p = pcall(core.process, {argv = argvs[i], fds = {listener:fileno()},
-        on_line = function(_, line) io.stderr:write(prefix, line, "\n") end,
-        on_exit = function(status) exited(vm, set, h, status) end})
-      if not okp then
-        fail("process", ("%s: virtiofsd for tag '%s' cannot be started: %s"):format(vm.name, h.tag,
-             type(p) == "table" and p.message or tostring(p)))
-      end
-      h.proc = p
-      log("info", "%s: virtiofsd for tag '%s' started, pid %d, socket %s", vm.name, h.tag,
-          p:pid(), h.socket)
-    end
+    for i, h in ipairs(set.list) do spawn(vm, set, h, argvs[i]) end
   end)
   if not ok then
     M.stop(vm)
     errors.rethrow(e, "process")
   end
+end
+
+--- Starts the virtiofsd of virtio-fs volume v hot-plugged into the running
+--- vm as pod.volumes[index] (no socket: vclaunch serves it, as at
+--- pod:start()), on socket vfsd-<index>.sock in the VM's runtime dir.
+--- Returns the helper {name, tag, index, volume, socket, proc}, now one of
+--- vm:pids().helpers; stop it with stop_helper.
+function M.start_hotplug(vm, v, index)
+  local path = M.find_virtiofsd(vm.pod.spec)
+  if not path then
+    fail("process", ("%s: pod.volumes[%d] (virtio-fs, tag '%s') needs virtiofsd: none on PATH " ..
+         "or at %s; name it in pod.virtiofsd"):format(vm.name, index, v.tag,
+         table.concat(M.VIRTIOFSD_PATHS, " or ")))
+  end
+  local set = vm.helpers
+  if not set then
+    set = {list = {}, pod = vm.pod}
+    vm.helpers = set
+  end
+  local h = {name = "virtiofsd", tag = v.tag, index = index, volume = v,
+             socket = core.socket_path(vm.dir, M.socket_file(index))}
+  check_dir(v, index)
+  spawn(vm, set, h, virtiofsd_argv(path, h, effective_uid() == 0))
+  set.list[#set.list + 1] = h
+  return h
+end
+
+--- Stops helper h of vm (a hot-plugged volume's virtiofsd, after its
+--- device and chardev are gone: it usually ends by itself when QEMU closes
+--- the connection): SIGTERM, SIGKILL after STOP_GRACE, and waits up to
+--- timeout seconds for its exit. In a task.
+function M.stop_helper(vm, h, timeout)
+  h.removed = true
+  if h.proc and not h.status then
+    h.proc:terminate(M.STOP_GRACE)
+    h.proc:wait(timeout or 30)
+  end
+  local set = vm.helpers
+  for i, x in ipairs(set and set.list or {}) do
+    if x == h then table.remove(set.list, i) break end
+  end
+  os.remove(h.socket)
 end
 
 --- Stops vm's helpers that still run: SIGTERM now, SIGKILL after

@@ -12,6 +12,7 @@ local core = require "vclaunch.core"
 local errors = require "vclaunch.errors"
 local concepts = require "vclaunch.concepts"
 local archs = require "vclaunch.arch"
+local helpers = require "vclaunch.helpers"
 
 local M = {}
 
@@ -161,6 +162,15 @@ local function prepare(vm, concept, item)
     errors.rethrow(devs, "recipe")
   end
   local where = ("pod.%s[%d]"):format(concept, index)
+  -- a virtio-fs volume without a socket: vclaunch's virtiofsd, started by
+  -- vm:hotplug on this socket in the VM's runtime dir
+  local served = concept == "volumes" and helpers.wants_virtiofsd(item)
+  if served then
+    local file = helpers.socket_file(index)
+    for _, dev in ipairs(devs) do
+      if dev[2].socket == file then dev[2].socket = vm.dir and core.socket_path(vm.dir, file) or file end
+    end
+  end
   if st.ctx.needs_shared_memory and not shared_before then
     restore_ctx(st.ctx, saved)
     fail("recipe", ("%s: a vhost-user device needs the guest memory shared from the start " ..
@@ -214,7 +224,7 @@ local function prepare(vm, concept, item)
     end
     plan[i] = {kind = kind, fields = f, plug = plug, unplug = unplug, place = place, ids = ids}
   end
-  return plan, fds, undo_state, where, st
+  return plan, fds, undo_state, where, st, served and index
 end
 
 --- The QMP commands vm:hotplug(concept, item) would send now, in order
@@ -247,7 +257,20 @@ function M.hotplug(vm, concept, item, opts)
   core.check_task("vm:hotplug")
   vm:_check()
   opts = opts or {}
-  local plan, fds, undo_state, where, st = prepare(vm, concept, item)
+  local plan, fds, undo_state0, where, st, served = prepare(vm, concept, item)
+  local helper -- the virtiofsd vclaunch serves a virtio-fs volume with
+  local function undo_state()
+    if helper then pcall(helpers.stop_helper, vm, helper, opts.timeout) end
+    undo_state0()
+  end
+  if served then
+    local okh, e = pcall(helpers.start_hotplug, vm, item, served)
+    if not okh then
+      undo_state()
+      errors.rethrow(e, "process")
+    end
+    helper = e
+  end
 
   -- Run them; on a failure, remove what was added, newest first.
   local undone = {} -- the undo commands of what ran, newest first
@@ -292,7 +315,8 @@ function M.hotplug(vm, concept, item, opts)
   local f = main.fields
   local id = f.device_id or f.id
   local d = setmetatable({vm = vm, id = id, concept = concept, kind = main.kind, bus = f.bus,
-                          addr = f.addr, _undo = own_undo, _ids = ids, _keys = keys}, Device)
+                          addr = f.addr, _undo = own_undo, _ids = ids, _keys = keys,
+                          _helper = helper}, Device)
   if f.transport == "ccw" and f.devno then
     d.guest_path = "0.0." .. f.devno:match("(%x+)$")
   elseif main.kind == "scsi-hd" then
@@ -326,6 +350,8 @@ function M.unplug(vm, dev, opts)
   end
   local ok, e = pcall(run_undo, vm, d._undo, opts.timeout or 30)
   if not ok then errors.rethrow(e, "qmp") end
+  -- the virtiofsd vclaunch started for it (the chardev is gone: it ends)
+  if d._helper then helpers.stop_helper(vm, d._helper, opts.timeout or 30) end
   for _, i in ipairs(d._ids) do st.seen[i] = nil end
   for _, key in ipairs(d._keys) do st.used[key] = nil end
   st.devices[id] = nil

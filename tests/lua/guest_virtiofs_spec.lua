@@ -197,6 +197,49 @@ describe("virtio-fs volumes vclaunch serves", function()
     eq(e.message:find("pod.volumes[1].host_path: " .. rw .. "/from-host.txt is not a directory",
                       1, true) ~= nil, true, e.message)
   end)
+
+  -- vm:hotplug of a volume without a socket: vclaunch starts its virtiofsd
+  -- (as pod:start() does), then chardev-add + device_add; vm:unplug removes
+  -- them and stops that virtiofsd.
+  it("hot-plugs a volume it serves: mounted in the guest, unplugged, its virtiofsd gone", function()
+    local vm = shell.boot("vfs-hot", {hotplug_vhost_user = true})
+    eq(#vm:pids().helpers, 0, "no helper before the hot-plug")
+    local item = {type = "virtio-fs", host_path = rw, tag = "hot"}
+    local d = vm:hotplug("volumes", item)
+    eq(d.kind, "vhost-user-fs")
+    eq(d.bus, "rp0")
+    local hs = vm:pids().helpers
+    eq(#hs, 1, "one helper")
+    eq(hs[1].tag, "hot")
+    local pid = hs[1].pid
+    eq(alive(pid), true, "virtiofsd runs")
+    local cmdline = read("/proc/" .. pid .. "/cmdline") or ""
+    eq(cmdline:find("source=" .. rw .. "\0", 1, true) ~= nil, true, "virtiofsd serves " .. rw)
+    local sock = vm.dir .. "/vfsd-1.sock"
+    eq(run_cmd{"test", "-S", sock}, 0, "its socket in the runtime dir")
+    -- (until_ runs the condition again once it holds: mount only once)
+    local mount = "grep -q ' /mnt/hot ' /proc/mounts || mount -t virtiofs hot /mnt/hot 2>/dev/null"
+    sh(vm, "mkdir -p /mnt/hot")
+    eq(shell.until_(vm, mount), true, "the guest mounts tag hot")
+    eq(sh(vm, "cat /mnt/hot/from-host.txt")[1], token .. "-rw", "the host's file")
+    sh(vm, "umount /mnt/hot")
+    vm:unplug(d)
+    eq(gone(pid), true, "virtiofsd is gone after the unplug")
+    eq(#vm:pids().helpers, 0, "no helper after the unplug")
+    eq(run_cmd{"test", "-e", sock}, 1, "its socket is gone")
+    eq(shell.until_(vm, "! grep -qx 0x105a /sys/bus/pci/devices/*/device"), true,
+       "the guest sees the virtio-fs device gone")
+    -- and again, into the freed place, with a virtiofsd of its own
+    d = vm:hotplug("volumes", item)
+    eq(d.bus, "rp0")
+    eq(#vm:pids().helpers, 1, "one helper again")
+    eq(shell.until_(vm, mount), true, "mounted again")
+    eq(sh(vm, "cat /mnt/hot/from-host.txt")[1], token .. "-rw", "the host's file again")
+    pid = vm:pids().helpers[1].pid
+    vm.console:send("poweroff -f\n")
+    eq(vm:wait(60).code, 0, "QEMU's exit")
+    eq(gone(pid), true, "virtiofsd is gone with QEMU")
+  end)
 end)
 
 describe("virtio-fs fields checked at pod()", function()
