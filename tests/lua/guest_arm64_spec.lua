@@ -62,7 +62,7 @@ describe("the arm64 guest", function()
                       drives = {{file = img, serial = "vcdisk"}},
                       volumes = {{host_path = share, tag = "share0"}},
                       rng = {backend = "builtin"}}:start()
-    vm.console:expect("^VC%-INFO cmdline: console=ttyAMA0 quiet panic=-1 vc.cmd=info$", 120)
+    vm.console:expect("^VC%-INFO cmdline: console=ttyAMA0 quiet panic=%-1 vc.cmd=info$", 120)
     vm.console:expect("^block vda: size=2048 serial=vcdisk$", 5)
     vm.console:expect("^rng_current: virtio_rng", 5)
     vm.console:expect("^VC%-INFO share0:$", 5)
