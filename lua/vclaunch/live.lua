@@ -16,7 +16,7 @@ local helpers = require "vclaunch.helpers"
 
 local M = {}
 
-local fail = errors.fail
+local fail, log = errors.fail, errors.log
 
 -- Concepts whose items can be hot-plugged (lists of items), and raw devices.
 local HOTPLUG = {drives = true, endpoints = true, volumes = true, sockets = true,
@@ -58,17 +58,40 @@ function M.arm(vm, name, match)
   end
 end
 
+-- Whether QEMU reported device id deleted after event seq `since`: the
+-- guest can have a device removed on its own (it powers a PCIe slot off,
+-- or ejects it), and a guest that finishes a slot's earlier removal late
+-- can power off a device just plugged into that slot.
+local function deleted_since(vm, id, since)
+  for _, ev in ipairs(vm:events()) do
+    if ev.seq > since and ev.event == "DEVICE_DELETED" and ev.data and ev.data.device == id then
+      return true
+    end
+  end
+  return false
+end
+
 -- Runs undo commands (newest first); device_del waits for its
--- DEVICE_DELETED, armed before the command. Raises on the first failure.
-local function run_undo(vm, undo, timeout)
+-- DEVICE_DELETED, armed before the command. A device QEMU already deleted
+-- after event seq `since` needs no device_del; its backends still go.
+-- Raises on the first failure.
+local function run_undo(vm, undo, timeout, since)
   for _, c in ipairs(undo) do
     if c.command == "closefd" then
       -- only what no backend took over is still named: the rest is gone
       pcall(vm.execute, vm, c.command, c.arguments, timeout)
     elseif c.command == "device_del" then
-      local deleted = M.arm(vm, "DEVICE_DELETED", {device = c.arguments.id})
-      vm:execute(c.command, c.arguments, timeout)
-      deleted(timeout)
+      local id = c.arguments.id
+      local deleted = M.arm(vm, "DEVICE_DELETED", {device = id})
+      local ok, e = pcall(vm.execute, vm, c.command, c.arguments, timeout)
+      if ok then
+        deleted(timeout)
+      elseif since and type(e) == "table" and e.class == "DeviceNotFound" and
+             deleted_since(vm, id, since) then
+        log("info", "%s: %s was already deleted by QEMU (DEVICE_DELETED)", vm.name, id)
+      else
+        error(e, 0)
+      end
     else
       vm:execute(c.command, c.arguments, timeout)
     end
@@ -258,6 +281,7 @@ function M.hotplug(vm, concept, item, opts)
   vm:_check()
   opts = opts or {}
   local plan, fds, undo_state0, where, st, served = prepare(vm, concept, item)
+  local since = vm.events_last -- a DEVICE_DELETED after this is for this plug
   local helper -- the virtiofsd vclaunch serves a virtio-fs volume with
   local function undo_state()
     if helper then pcall(helpers.stop_helper, vm, helper, opts.timeout) end
@@ -316,7 +340,7 @@ function M.hotplug(vm, concept, item, opts)
   local id = f.device_id or f.id
   local d = setmetatable({vm = vm, id = id, concept = concept, kind = main.kind, bus = f.bus,
                           addr = f.addr, _undo = own_undo, _ids = ids, _keys = keys,
-                          _helper = helper}, Device)
+                          _helper = helper, _since = since}, Device)
   if f.transport == "ccw" and f.devno then
     d.guest_path = "0.0." .. f.devno:match("(%x+)$")
   elseif main.kind == "scsi-hd" then
@@ -348,7 +372,7 @@ function M.unplug(vm, dev, opts)
     fail("usage", ("vm:unplug: no device '%s' in %s that can be unplugged"):format(tostring(id),
          vm.name))
   end
-  local ok, e = pcall(run_undo, vm, d._undo, opts.timeout or 30)
+  local ok, e = pcall(run_undo, vm, d._undo, opts.timeout or 30, d._since or (d.cold and 0))
   if not ok then errors.rethrow(e, "qmp") end
   -- the virtiofsd vclaunch started for it (the chardev is gone: it ends)
   if d._helper then helpers.stop_helper(vm, d._helper, opts.timeout or 30) end

@@ -69,6 +69,23 @@ describe("hot-plug on q35, seen by the guest", function()
     vm:unplug(again.id)
   end)
 
+  it("unplugs a drive the guest powered off itself: no device_del, the port freed", function()
+    local d = vm:hotplug("drives", {file = disk1, format = "raw", serial = "gone1"})
+    eq(until_(vm, "grep -qx gone1 /sys/block/vd*/serial 2>/dev/null"), true, "guest sees gone1")
+    -- The guest powers the disk's slot off (pciehp): QEMU deletes the device.
+    local deleted = require("vclaunch.live").arm(vm, "DEVICE_DELETED", {device = d.id})
+    sh(vm, "for b in /sys/block/vd*; do [ \"$(cat $b/serial)\" = gone1 ] || continue; " ..
+           "a=$(basename $(readlink -f $b/device/..)); for s in /sys/bus/pci/slots/*; do " ..
+           "[ \"$(cat $s/address)\" = \"${a%.*}\" ] && echo 0 > $s/power; done; done")
+    deleted(30)
+    d:unplug() -- QEMU has no such device any more: only its backend goes
+    eq(#vm:execute("query-named-block-nodes"), 0, "the drive's block node is gone")
+    local again = vm:hotplug("drives", {file = disk1, format = "raw", serial = "gone2"})
+    eq(again.bus, d.bus, "the freed port")
+    eq(until_(vm, "grep -qx gone2 /sys/block/vd*/serial 2>/dev/null"), true, "guest sees gone2")
+    again:unplug()
+  end)
+
   it("plugs a scsi-hd drive with its controller", function()
     local d = vm:hotplug("drives", {file = image("s1.img", 4), format = "raw", serial = "scsi1",
                                     interface = "scsi"})
