@@ -290,8 +290,9 @@ return 7
   it("--help states the exit codes", function()
     local code, out = run({"--help"}, "")
     eq(code, 0)
-    for _, n in ipairs{"64 usage", "65 the recipe failed", "69 QEMU"} do
-      eq(out:find(n, 1, true) ~= nil, true, n)
+    for _, n in ipairs{"\n  64 +usage error", "\n  65 +the recipe failed",
+                       "\n  69 +QEMU could not be started", "\n  79 +the guest panicked"} do
+      eq(out:find(n) ~= nil, true, n)
     end
   end)
 end)
