@@ -47,6 +47,10 @@ hand[hand-q35-qemu64]="-M q35,accel=tcg -cpu qemu64 -m 256M ${common[*]} -append
 hand[hand-q35-bare]="-M q35,accel=tcg,sata=off,smbus=off -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
 # i440fx (pc) instead of q35
 hand[hand-pc-min]="-M pc,accel=tcg -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+# microvm: the least, and the policy's own microvm argv by hand
+hand[hand-microvm-min]="-M microvm,accel=tcg -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+policy=$("$vclaunch" --dry-run "$here/boot.lua" "$guest" microvm pod)
+hand[hand-microvm-policy]=${policy#qemu-system-x86_64 }
 
 read -ra lines <<<"${LINES:-vc-q35 hand-q35-policy hand-q35-min}"
 
