@@ -19,15 +19,8 @@ end
 
 -- Every process a case starts; killed when the case ends, so a failing
 -- case leaves no vclaunch (and so no QEMU) behind.
-local launched = {}
-local function case(name, fn)
-  it(name, function()
-    local ok, e = xpcall(fn, debug.traceback)
-    for _, p in ipairs(launched) do pcall(p.close, p) end
-    launched = {}
-    if not ok then error(e, 0) end
-  end)
-end
+local case, launched = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
+                              "/tests/lua/cases.lua")
 
 -- Starts a process; h.wait_line(pattern, timeout) awaits a stdout line and
 -- returns it, h.finish(timeout) its exit status once it has ended.

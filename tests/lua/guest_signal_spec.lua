@@ -47,15 +47,8 @@ end
 -- awaits a stdout line.
 -- Every vclaunch a case starts; killed when the case ends, so a failing
 -- case leaves no vclaunch (and thus no QEMU) running.
-local launched = {}
-local function case(name, fn)
-  it(name, function()
-    local ok, e = xpcall(fn, debug.traceback)
-    for _, p in ipairs(launched) do pcall(p.close, p) end
-    launched = {}
-    if not ok then error(e, 0) end
-  end)
-end
+local case, launched = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
+                              "/tests/lua/cases.lua")
 
 local function launch(path, rundir, extra)
   local h = {out = {}, err = {}, cond = core.cond()}
