@@ -427,9 +427,13 @@ static int abandoned(const char *dir, const struct stat *st, int *lock)
     return now >= st->st_mtime && now - st->st_mtime >= VC_RUNDIR_GRACE;
 }
 
-int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err)
+/* Calls fn(dir, name, st, ud) for each VM directory of this user under base
+ * (a real directory, not a link; name is its entry, a temporary ".NAME-..."
+ * included), until fn returns non-zero, which is returned. A missing base
+ * has none. */
+typedef int (*vm_dir_fn)(const char *dir, const char *name, const struct stat *st, void *ud);
+static int each_vm_dir(const char *base, vm_dir_fn fn, void *ud, vc_error_t *err)
 {
-    *removed = 0;
     DIR *d = opendir(base);
     if (!d) {
         if (errno == ENOENT) return 0;
@@ -444,14 +448,34 @@ int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err)
         if (snprintf(dir, sizeof dir, "%s/%s", base, ent->d_name) >= (int)sizeof dir) continue;
         struct stat st;
         if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
-        int lock = -1;
-        if (!abandoned(dir, &st, &lock)) continue;
-        rc = vc_rundir_remove(dir, err);
-        if (lock >= 0) close(lock);
-        if (rc == 0) (*removed)++;
+        rc = fn(dir, ent->d_name, &st, ud);
     }
     closedir(d);
     return rc;
+}
+
+struct sweep {
+    int *removed;
+    vc_error_t *err;
+};
+
+static int sweep_one(const char *dir, const char *name, const struct stat *st, void *ud)
+{
+    (void)name;
+    struct sweep *sw = ud;
+    int lock = -1;
+    if (!abandoned(dir, st, &lock)) return 0;
+    int rc = vc_rundir_remove(dir, sw->err);
+    if (lock >= 0) close(lock);
+    if (rc == 0) (*sw->removed)++;
+    return rc;
+}
+
+int vc_rundir_sweep(const char *base, int *removed, vc_error_t *err)
+{
+    *removed = 0;
+    struct sweep sw = {removed, err};
+    return each_vm_dir(base, sweep_one, &sw, err);
 }
 
 /* Whether a live vclaunch holds the owner lock of dir: 1 yes, 0 no. */
@@ -466,24 +490,21 @@ static int owned(const char *dir)
     return held;
 }
 
+struct list {
+    vc_rundir_list_cb cb;
+    void *ud;
+};
+
+static int list_one(const char *dir, const char *name, const struct stat *st, void *ud)
+{
+    (void)st;
+    struct list *l = ud;
+    if (name[0] == '.') return 0; /* not named yet: no VM there */
+    return l->cb(dir, owned(dir), l->ud);
+}
+
 int vc_rundir_list(const char *base, vc_rundir_list_cb cb, void *ud, vc_error_t *err)
 {
-    DIR *d = opendir(base);
-    if (!d) {
-        if (errno == ENOENT) return 0;
-        int e = errno;
-        return vc_error_set(err, -e, "cannot read runtime directory '%s': %s", base, strerror(e));
-    }
-    int rc = 0;
-    struct dirent *ent;
-    while (rc == 0 && (ent = readdir(d))) {
-        if (ent->d_name[0] == '.' || !is_vm_dir_name(ent->d_name)) continue;
-        char dir[4096];
-        if (snprintf(dir, sizeof dir, "%s/%s", base, ent->d_name) >= (int)sizeof dir) continue;
-        struct stat st;
-        if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
-        rc = cb(dir, owned(dir), ud);
-    }
-    closedir(d);
-    return rc;
+    struct list l = {cb, ud};
+    return each_vm_dir(base, list_one, &l, err);
 }
