@@ -44,10 +44,8 @@ local function read(path)
   return text
 end
 
-local function alive(pid)
-  local text = read("/proc/" .. pid .. "/stat")
-  return text ~= nil and text:match("^%d+ %b() (%a)") ~= "Z"
-end
+local alive = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
+                   "/tests/lua/alive.lua")
 
 -- Waits (up to 10 s) until pid is gone.
 local function gone(pid)

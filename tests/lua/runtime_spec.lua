@@ -17,13 +17,8 @@ end
 local fds = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
                  "/tests/lua/fdcount.lua")
 
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then return false end
-  local state = f:read("a"):match("^%d+ %b() (%a)")
-  f:close()
-  return state ~= "Z"
-end
+local alive = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
+                   "/tests/lua/alive.lua")
 
 -- The entries of dir (ls -A), or {} when it does not exist.
 local function entries(dir)
