@@ -50,12 +50,15 @@ typedef struct vc_proc_options {
 } vc_proc_options_t;
 
 /* Starts the child. argv[0] is found along $PATH (or taken as a path when
- * it holds a '/') before the fork: a program that is missing or not
- * executable, bad fds and the like fail here, returning < 0 with err naming
- * the program and the reason, and no callback is called. The call does not
- * wait for the child to exec: an exec that still fails (a file that is not
- * a program) ends the child with status 127, its reason as the last stderr
- * tail line ("cannot start X: Exec format error"). */
+ * it holds a '/') before the child is made: a program that is missing or
+ * not executable, bad fds and the like fail here, returning < 0 with err
+ * naming the program and the reason, and no callback is called. The child
+ * shares this process's memory until it execs (no copy of the address
+ * space, however large the caller's heap) and the call returns once it has
+ * exec'd (the exec itself, not the program's start-up): an exec that still
+ * fails (a file that is not a program) ends the child with status
+ * 127, its reason as the last stderr tail line ("cannot start X: Exec
+ * format error"). */
 int vc_proc_spawn(uv_loop_t *loop, const vc_proc_options_t *opts, vc_proc_line_cb line_cb,
                   vc_proc_exit_cb exit_cb, void *ud, vc_proc_t **out, vc_error_t *err);
 
