@@ -11,8 +11,6 @@ local runinfo = require "vclaunch.runinfo"
 
 local M = {}
 
-M.commands = {ls = true, stop = true, qmp = true}
-
 -- Exit codes of the subcommands.
 local OK, FAILED, USAGE = 0, 1, 64
 

@@ -6,6 +6,8 @@ local M = {}
 
 -- Exit codes of vclaunch's own failures (QEMU's status passes through).
 local EXIT = {usage = 64, recipe = 65, start = 69, panic = 79}
+-- The subcommands of vclaunch.admin, which is loaded only to run one.
+local ADMIN_COMMANDS = {ls = true, stop = true, qmp = true}
 
 local HELP = [[
 usage: vclaunch [options] recipe.lua [args...]
@@ -209,9 +211,8 @@ function M.main(argv, version)
   end
   local recipe = argv[i]
   if not recipe then return usage_error("no recipe given") end
-  -- ls, stop, qmp: the subcommands of vclaunch.admin (a recipe so named runs as ./ls)
-  local admin = require "vclaunch.admin"
-  if admin.commands[recipe] then return admin.main(recipe, argv, i + 1, opts) end
+  -- ls, stop, qmp (a recipe so named runs as ./ls)
+  if ADMIN_COMMANDS[recipe] then return require("vclaunch.admin").main(recipe, argv, i + 1, opts) end
   local rargs = {[0] = recipe}
   for j = i + 1, #argv do rargs[#rargs + 1] = argv[j] end
 
