@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Builds the govmm column of the QMP benchmark (bench/qmp_govmm.go) into
-# BUILD_DIR/bench_qmp_govmm, in GOPATH mode against Debian's govmm:
+# Builds the govmm columns of the QMP and launch benchmarks
+# (bench/qmp_govmm.go, bench/launch_govmm.go) into BUILD_DIR/bench_qmp_govmm
+# and BUILD_DIR/bench_launch_govmm, in GOPATH mode against Debian's govmm:
 #
 #   bench/govmm.sh BUILD_DIR            (default: build, next to bench/)
 #   bench/govmm.sh --install BUILD_DIR  apt-get install golang-go and
 #                                       golang-github-kata-containers-govmm-dev
 #                                       first (the tests do not need them)
 #
-# bench/qmp.sh then runs it as a third side when it is there. No module, no
-# network: GO111MODULE=off, GOPATH=/usr/share/gocode (where Debian's
-# golang-*-dev packages put their sources), GOFLAGS=-mod= unset.
+# bench/qmp.sh and bench/launch.sh then run them as a third side when they
+# are there. No module, no network: GO111MODULE=off,
+# GOPATH=/usr/share/gocode (where Debian's golang-*-dev packages put their
+# sources), GOFLAGS=-mod= unset.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,8 +29,10 @@ command -v go >/dev/null && [[ -d $src ]] || {
 }
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
-out=$(cd "$build" && pwd)/bench_qmp_govmm
-(cd "$here" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$cache" GOFLAGS= \
-  go build -o "$out" qmp_govmm.go)
-echo "$out ($(go version | cut -d' ' -f3), govmm from $(dpkg-query -W -f '${Version}' \
-  golang-github-kata-containers-govmm-dev 2>/dev/null || echo '?'))"
+out=$(cd "$build" && pwd)
+for name in qmp launch; do
+  (cd "$here" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$cache" GOFLAGS= \
+    go build -o "$out/bench_${name}_govmm" "${name}_govmm.go")
+done
+echo "$out/bench_qmp_govmm $out/bench_launch_govmm ($(go version | cut -d' ' -f3), govmm from" \
+  "$(dpkg-query -W -f '${Version}' golang-github-kata-containers-govmm-dev 2>/dev/null || echo '?'))"

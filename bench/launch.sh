@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Launch benchmark: vclaunch against bench_reference, N = 1, 16 and 64 VMs
-# started from one process.
+# started from one process; and Kata's govmm (bench_launch_govmm) when built.
 #
 #   bench/launch.sh [BUILD_DIR]          (default: build, next to this bench/)
 #   RUNS=9 bench/launch.sh build-rel     (series; default 7, at least 5)
@@ -14,6 +14,12 @@
 # load average, each series' ratio, then the medians, the ratio vclaunch /
 # reference and the peak RSS of each launcher process itself (QEMU not
 # counted; see bench/README.md for why /usr/bin/time cannot give this).
+#
+# When BUILD_DIR/bench_launch_govmm exists (bench/govmm.sh builds it), it
+# runs as a third side in each series, after the two others, on the same
+# argv changed for QEMU's -daemonize (see bench/launch_govmm.go), and a
+# second table gives its medians and govmm / reference; the first table and
+# its ratios are the same with or without it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,6 +29,8 @@ runs=${RUNS:-7}
 read -ra ns <<<"${NS:-1 16 64}"
 vclaunch=$build/vclaunch
 reference=$build/bench_reference
+govmm=$build/bench_launch_govmm
+[[ -x $govmm ]] || govmm=
 recipe=$here/launch.lua
 
 for exe in "$vclaunch" "$reference"; do
@@ -42,9 +50,9 @@ eval "qemu_argv=($line)" # vclaunch's own shell quoting of its own argv
 # Both sides put their sockets and pidfiles under the same private directory.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/vc" "$work/ref"
+mkdir "$work/vc" "$work/ref" "$work/govmm"
 
-declare -A times rss cpu ratios last
+declare -A times rss cpu ratios gratios last
 
 # run SIDE N SERIES: one timed run; appends its wall time (ms), own CPU (ms)
 # and peak RSS (KiB).
@@ -54,6 +62,11 @@ run() {
     t0=$EPOCHREALTIME
     "$vclaunch" --accel tcg --runtime-dir "$work/vc" "$recipe" "$n" rss 2>"$work/err" ||
       { cat "$work/err" >&2; echo "launch.sh: vclaunch failed (N=$n)" >&2; exit 1; }
+    t1=$EPOCHREALTIME
+  elif [[ $side == govmm ]]; then
+    t0=$EPOCHREALTIME
+    TMPDIR=$work/govmm "$govmm" -r "$n" "${qemu_argv[@]}" 2>"$work/err" ||
+      { cat "$work/err" >&2; echo "launch.sh: bench_launch_govmm failed (N=$n)" >&2; exit 1; }
     t1=$EPOCHREALTIME
   else
     t0=$EPOCHREALTIME
@@ -81,12 +94,19 @@ maximum() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $("$vclaunch" --version), $(qemu-system-x86_64 --version | head -n 1), $runs series, N = ${ns[*]}"
 echo "# argv: ${qemu_argv[*]}"
+[[ -n $govmm ]] && echo "# govmm: $govmm, the same argv but -chardev null for stdio," \
+  "the QMP socket by path= instead of fd=3, and -daemonize"
 for ((r = 1; r <= runs; r++)); do
   for n in "${ns[@]}"; do
     if ((r % 2)); then run vclaunch "$n" "$r"; run reference "$n" "$r"
     else run reference "$n" "$r"; run vclaunch "$n" "$r"; fi
     ratios[$n]+="$(awk -v a="${last[vclaunch]}" -v b="${last[reference]}" \
       'BEGIN { printf "%.3f", a / b }') "
+    if [[ -n $govmm ]]; then
+      run govmm "$n" "$r"
+      gratios[$n]+="$(awk -v a="${last[govmm]}" -v b="${last[reference]}" \
+        'BEGIN { printf "%.3f", a / b }') "
+    fi
   done
 done
 
@@ -113,3 +133,19 @@ echo "# wall: median whole-process wall time (ms); ratio: median wall vc / media
 echo "# med r: median of the series' ratios (goal <= 1.05 for both);"
 echo "# cpu: median CPU time (ms) of the launcher process itself, QEMU not counted;"
 echo "# KiB: the largest peak RSS of the launcher process itself (goal: vclaunch <= 4096 at N = 1)."
+if [[ -n $govmm ]]; then
+  echo
+  printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' N "wall gv" "wall ref" ratio \
+    "med r" "cpu gv" "cpu ref" "KiB gv" "KiB ref" "series ratios (govmm / ref)"
+  for n in "${ns[@]}"; do
+    mg=$(median <<<"${times[govmm,$n]}")
+    mr=$(median <<<"${times[reference,$n]}")
+    printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' "$n" "$mg" "$mr" \
+      "$(awk -v a="$mg" -v b="$mr" 'BEGIN { printf "%.3f", a / b }')" \
+      "$(median <<<"${gratios[$n]}")" \
+      "$(median <<<"${cpu[govmm,$n]}")" "$(median <<<"${cpu[reference,$n]}")" \
+      "$(maximum <<<"${rss[govmm,$n]}")" "$(maximum <<<"${rss[reference,$n]}")" "${gratios[$n]}"
+  done
+  echo "# gv: Kata's govmm (bench_launch_govmm: LaunchCustomQemu with -daemonize, QMPStart);"
+  echo "# it runs third in every series; ratio and med r: govmm / reference, as above."
+fi
