@@ -187,15 +187,24 @@ function M:console(_, id)
   }
 end
 
---- The kernel command line: console parameter, quiet/debug set, the pod's.
-function M:cmdline(pod)
+--- The kernel command line: console parameter, quiet/debug set, the
+--- clock parameters, the pod's (last, so that they can override).
+function M:cmdline(pod, accel, host)
   local k = pod.kernel or {}
   local parts = {self.console_param}
   for _, p in ipairs(k.debug and self.kernel_params.debug or self.kernel_params.quiet) do
     parts[#parts + 1] = p
   end
+  for _, p in ipairs(self:clock_params(pod, accel, host)) do parts[#parts + 1] = p end
   if k.params then parts[#parts + 1] = k.params end
   return table.concat(parts, " ")
+end
+
+--- Kernel parameters the guest needs to keep time on this machine under
+--- this accelerator, given the host facts (host.tsc_khz: the host's TSC
+--- rate in kHz, or false). None by default.
+function M:clock_params(_, _, _)
+  return {}
 end
 
 --- Firmware: a path (bios) or a list of pflash images (code first).

@@ -9,8 +9,11 @@
  *   core.sd_notify(socket, state) -> true, or nil and a message: one
  *       datagram to the service manager's AF_UNIX socket (NOTIFY_SOCKET:
  *       a path, or "@name" in the abstract namespace), without libsystemd.
+ *   core.tsc_khz() -> the host's TSC rate in kHz, or nil (not x86): measured
+ *       over 10 ms, during which the calling thread sleeps (core/tsc.h);
+ *       vclaunch.host asks once per process, for a microvm guest under TCG.
  * None of them waits long: sd_notify sends with MSG_DONTWAIT, so a manager that
- * does not read never blocks the loop. */
+ * does not read never blocks the loop; tsc_khz takes 10 ms once. */
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "tsc.h"
 #include "vc_lua.h"
 
 static int vc_lua_core_realtime(lua_State *L)
@@ -108,6 +112,14 @@ static int fail(lua_State *L, const char *socket, int e)
     return 2;
 }
 
+static int vc_lua_core_tsc_khz(lua_State *L)
+{
+    uint32_t khz = vc_tsc_khz(10);
+    if (!khz) return 0;
+    lua_pushinteger(L, (lua_Integer)khz);
+    return 1;
+}
+
 static int vc_lua_core_sd_notify(lua_State *L)
 {
     size_t plen, slen;
@@ -141,6 +153,7 @@ void vc_lua_open_host(lua_State *L)
         {"sd_notify", vc_lua_core_sd_notify},
         {"geteuid", vc_lua_core_geteuid},
         {"mkdir_p", vc_lua_core_mkdir_p},
+        {"tsc_khz", vc_lua_core_tsc_khz},
         {NULL, NULL},
     };
     luaL_setfuncs(L, fns, 0);

@@ -421,7 +421,7 @@ M.rows = {
   {field = "kernel", schema = KERNEL,
    build = function(b, k)
      return {{"kernel", {path = k.path, initrd = k.initrd,
-                         append = call(b.arch, "cmdline", b.pod)}}}
+                         append = call(b.arch, "cmdline", b.pod, b.accel, b.host)}}}
    end,
    fields = {path = "path", initrd = "initrd", params = "append"}},
 
@@ -723,10 +723,11 @@ end
 
 --- The state one build shares between rows: the policy, its ctx (ids,
 --- chassis and devno counters, the shared controllers), the pod view and
---- the accelerator, and whether virtio devices must be legacy-only.
-function M.builder(arch, pod, accel, ctx, nested)
+--- the accelerator, whether virtio devices must be legacy-only, and the
+--- host facts (vclaunch.host) for the policy calls that take them.
+function M.builder(arch, pod, accel, ctx, nested, host)
   return {arch = arch, pod = pod, accel = accel, ctx = ctx or call(arch, "new_ctx", pod),
-          nested = nested}
+          nested = nested, host = host}
 end
 
 -- Where a device comes from, for messages: origin ("pod.drives[2]"), where
@@ -811,7 +812,7 @@ end
 function M.build_item(concept, item, pod, ctx, index)
   local row = row_of(concept)
   index = index or (row.items and #(pod.spec[row.field] or {}) + 1) or nil
-  local b = M.builder(pod.arch, pod.spec, pod:accel(), ctx, pod:nested())
+  local b = M.builder(pod.arch, pod.spec, pod:accel(), ctx, pod:nested(), pod:host())
   local ok, devs, froms = pcall(build_value, row, item, b, index)
   if not ok then rethrow(devs) end
   return devs, froms

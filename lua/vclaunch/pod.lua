@@ -57,6 +57,9 @@ function Pod:accel()
          (self.arch.name == host().arch and host().kvm and "kvm" or "tcg")
 end
 
+--- The host facts the policies are given (vclaunch.host).
+function Pod:host() return host() end
+
 --- Whether the policy's virtio PCI devices are legacy-only (KVM inside a VM).
 function Pod:nested()
   return archs.call(self.arch, "nested", self:accel(), host()) and true or false
@@ -65,7 +68,7 @@ end
 -- The device list: {kind, fields} pairs in command-line order, and where
 -- each comes from (concepts' from records: origin "pod.drives[2]", ...).
 function Pod:_build()
-  local b = concepts.builder(self.arch, self.spec, self:accel(), nil, self:nested())
+  local b = concepts.builder(self.arch, self.spec, self:accel(), nil, self:nested(), host())
   local devs, froms = concepts.build_pod(b)
   return devs, froms, b.ctx
 end

@@ -313,6 +313,35 @@ describe("amd64 argv", function()
   end)
 end)
 
+describe("amd64 guest clock", function()
+  local amd64 = vc.arch("amd64")
+  it("tells a microvm guest under TCG the host's TSC rate, and no other", function()
+    local host = {tsc_khz = 2100000}
+    same(amd64:clock_params({machine = "microvm"}, "tcg", host), {"tsc_early_khz=2100000"})
+    same(amd64:clock_params({machine = "microvm"}, "kvm", host), {})
+    same(amd64:clock_params({machine = "q35"}, "tcg", host), {})
+    same(amd64:clock_params({machine = "pc"}, "tcg", host), {})
+    same(amd64:clock_params({machine = "microvm"}, "tcg", {tsc_khz = false}), {})
+  end)
+
+  it("measures the host's rate once, and puts it before the pod's parameters", function()
+    local khz = vc.host().tsc_khz
+    -- this host is x86_64: it has a TSC (1 to 10 GHz), measured alike twice
+    eq(math.type(khz), "integer", "host tsc_khz")
+    eq(khz > 1000000 and khz < 10000000, true, "host tsc_khz " .. khz)
+    local again = core.tsc_khz()
+    eq(math.abs(again - khz) < khz / 100, true, ("measured %d, then %d"):format(khz, again))
+    local a = argv{name = "m", machine = "microvm",
+                   kernel = {path = "/boot/vmlinuz", params = "x=1 tsc_early_khz=1"}}
+    local append
+    for i = 1, #a do if a[i] == "-append" then append = a[i + 1] end end
+    eq(append, "console=ttyS0 quiet panic=-1 tsc_early_khz=" .. khz .. " x=1 tsc_early_khz=1")
+    a = argv{name = "q", kernel = {path = "/boot/vmlinuz"}}
+    for i = 1, #a do if a[i] == "-append" then append = a[i + 1] end end
+    eq(append, "console=ttyS0 quiet panic=-1")
+  end)
+end)
+
 describe("amd64 in QEMU", function()
   it("accepts the kitchen sink, frozen, with every device in place", function()
     local dir = os.tmpname()
@@ -492,6 +521,21 @@ describe("amd64 in QEMU", function()
         print(("# skipped in QEMU: %s (needs a configured host device)"):format(n[1]))
       end
     end
+  end)
+
+  it("boots a microvm guest under TCG that keeps its TSC at the host's rate", function()
+    -- the guest fixture is required by this test (tests/CMakeLists.txt)
+    if not have_guest() then error("no test guest in VC_GUEST_DIR (" .. tostring(guest) .. ")") end
+    local shell = dofile((os.getenv("VC_SOURCE_DIR") or ".") .. "/tests/lua/guest_shell.lua")
+    local vm = shell.boot("tsc-micro", {machine = "microvm"})
+    local ok, err = pcall(function()
+      local cmdline = table.concat(shell.sh(vm, "cat /proc/cmdline"), " ")
+      eq(cmdline:match("tsc_early_khz=(%d+)"), tostring(vc.host().tsc_khz), cmdline)
+      same(shell.sh(vm, "cat /sys/devices/system/clocksource/clocksource0/current_clocksource"),
+           {"tsc"})
+    end)
+    vm:kill()
+    if not ok then error(err, 0) end
   end)
 
   it("boots the amd64 and microvm examples to power-off", function()
