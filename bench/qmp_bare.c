@@ -7,6 +7,14 @@
  *                                       N times
  *   bench_qmp_bare SOCKET N pipelined   write all N commands, then read all
  *                                       N replies
+ *   bench_qmp_bare SOCKET N spin        serial, but the socket is
+ *                                       non-blocking and a read that finds
+ *                                       nothing is retried at once: the
+ *                                       client never sleeps between a
+ *                                       command and its reply (a busy poll,
+ *                                       as a Go runtime thread spins before
+ *                                       it parks); not a side of qmp.sh, a
+ *                                       probe of what waking up costs
  *
  * SOCKET is QEMU's `-qmp unix:SOCKET,server=on,wait=off`; the client retries
  * the connect for up to 10 s while QEMU starts. The greeting and
@@ -20,6 +28,7 @@
  * reads commands while its replies queue up in its own output buffer, so
  * writing everything before reading anything cannot deadlock. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +41,7 @@
 static int sock = -1;
 static char rbuf[1 << 16];
 static size_t rlen, roff; /* rbuf[roff..rlen) is unread input */
+static int spin;          /* non-blocking socket: retry reads and writes at once */
 
 static void die(const char *what)
 {
@@ -43,7 +53,7 @@ static void write_all(const char *p, size_t n)
 {
     while (n) {
         ssize_t w = write(sock, p, n);
-        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EINTR || (spin && errno == EAGAIN))) continue;
         if (w <= 0) die("write");
         p += w;
         n -= (size_t)w;
@@ -73,7 +83,7 @@ static char *read_line(void)
             die("line too long");
         }
         ssize_t r = read(sock, rbuf + rlen, sizeof rbuf - rlen);
-        if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && (errno == EINTR || (spin && errno == EAGAIN))) continue;
         if (r <= 0) {
             if (r == 0) errno = 0;
             die("read (QEMU closed the monitor?)");
@@ -121,8 +131,9 @@ static double cpu_s(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4 || (strcmp(argv[3], "serial") && strcmp(argv[3], "pipelined"))) {
-        fprintf(stderr, "usage: bench_qmp_bare SOCKET N serial|pipelined\n");
+    if (argc != 4 ||
+        (strcmp(argv[3], "serial") && strcmp(argv[3], "pipelined") && strcmp(argv[3], "spin"))) {
+        fprintf(stderr, "usage: bench_qmp_bare SOCKET N serial|pipelined|spin\n");
         return 2;
     }
     long n = strtol(argv[2], NULL, 10);
@@ -155,6 +166,10 @@ int main(int argc, char **argv)
     static const char caps[] = "{\"execute\":\"qmp_capabilities\",\"id\":\"caps\"}\n";
     write_all(caps, sizeof caps - 1);
     read_reply("caps");
+    if (strcmp(argv[3], "spin") == 0) {
+        spin = 1;
+        if (fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK) < 0) die("fcntl");
+    }
 
     char line[96], id[32];
     double t0 = now_s(), c0 = cpu_s();
