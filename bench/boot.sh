@@ -7,6 +7,7 @@
 #   bench/boot.sh [BUILD_DIR [GUEST_DIR]]    (default: build, BUILD_DIR/guest)
 #   RUNS=7 bench/boot.sh build-rel           (series; default 5, at least 5)
 #   LINES="vc-q35 hand-q35-min" bench/boot.sh build-rel
+#   LINES="hand-q35-min hand-q35-cpu=max,pku=off" bench/boot.sh build-rel
 #
 # A series boots each line once, in an order that rotates from series to
 # series, so a slow patch of the machine falls on all of them. The vclaunch
@@ -41,6 +42,11 @@ policy=$("$vclaunch" --dry-run "$here/boot.lua" "$guest" q35 pod)
 hand[hand-q35-policy]=${policy#qemu-system-x86_64 }
 # the least: machine, memory, kernel
 hand[hand-q35-min]="-M q35,accel=tcg -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+# the least line plus one piece of the policy each: -cpu max; the two
+# pcie-root-ports q35 pods get for hot-plug (hotplug_ports = 2)
+hand[hand-q35-cpumax]="-M q35,accel=tcg -cpu max -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+hand[hand-q35-maxnola57]="-M q35,accel=tcg -cpu max,la57=off -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+hand[hand-q35-ports]="-M q35,accel=tcg -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1' -device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1 -device pcie-root-port,id=rp1,bus=pcie.0,chassis=2,slot=2"
 # QEMU's default CPU model instead of max (fewer features for TCG to emulate)
 hand[hand-q35-qemu64]="-M q35,accel=tcg -cpu qemu64 -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
 # q35 without its SATA controller and SMBus
@@ -53,6 +59,12 @@ policy=$("$vclaunch" --dry-run "$here/boot.lua" "$guest" microvm pod)
 hand[hand-microvm-policy]=${policy#qemu-system-x86_64 }
 
 read -ra lines <<<"${LINES:-vc-q35 hand-q35-policy hand-q35-min}"
+# hand-q35-cpu=MODEL: the least line with -cpu MODEL (features included:
+# hand-q35-cpu=max,pku=off)
+for line in "${lines[@]}"; do
+  [[ $line == hand-q35-cpu=* ]] &&
+    hand[$line]="-M q35,accel=tcg -cpu ${line#hand-q35-cpu=} -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+done
 
 # boot LINE: prints the ms from start to the marker.
 boot() {
