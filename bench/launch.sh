@@ -91,6 +91,24 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END {
   if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 maximum() { tr ' ' '\n' | grep . | sort -g | tail -n 1; }
 
+# table SIDE SHORT RATIOS LABEL: the summary of SIDE against the reference,
+# one line per N; RATIOS names the array of SIDE's series ratios.
+table() {
+  local side=$1 short=$2 label=$4 n ms mr
+  local -n series=$3
+  printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' N "wall $short" "wall ref" ratio \
+    "med r" "cpu $short" "cpu ref" "KiB $short" "KiB ref" "series ratios ($label / ref)"
+  for n in "${ns[@]}"; do
+    ms=$(median <<<"${times[$side,$n]}")
+    mr=$(median <<<"${times[reference,$n]}")
+    printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' "$n" "$ms" "$mr" \
+      "$(awk -v a="$ms" -v b="$mr" 'BEGIN { printf "%.3f", a / b }')" \
+      "$(median <<<"${series[$n]}")" \
+      "$(median <<<"${cpu[$side,$n]}")" "$(median <<<"${cpu[reference,$n]}")" \
+      "$(maximum <<<"${rss[$side,$n]}")" "$(maximum <<<"${rss[reference,$n]}")" "${series[$n]}"
+  done
+}
+
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $("$vclaunch" --version), $(qemu-system-x86_64 --version | head -n 1), $runs series, N = ${ns[*]}"
 echo "# argv: ${qemu_argv[*]}"
@@ -112,17 +130,7 @@ done
 
 echo
 echo "# load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' N "wall vc" "wall ref" ratio \
-  "med r" "cpu vc" "cpu ref" "KiB vc" "KiB ref" "series ratios (vc / ref)"
-for n in "${ns[@]}"; do
-  mv=$(median <<<"${times[vclaunch,$n]}")
-  mr=$(median <<<"${times[reference,$n]}")
-  printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' "$n" "$mv" "$mr" \
-    "$(awk -v a="$mv" -v b="$mr" 'BEGIN { printf "%.3f", a / b }')" \
-    "$(median <<<"${ratios[$n]}")" \
-    "$(median <<<"${cpu[vclaunch,$n]}")" "$(median <<<"${cpu[reference,$n]}")" \
-    "$(maximum <<<"${rss[vclaunch,$n]}")" "$(maximum <<<"${rss[reference,$n]}")" "${ratios[$n]}"
-done
+table vclaunch vc ratios vc
 first=${ns[0]}
 for n in "${ns[@]:1}"; do
   awk -v a="$(maximum <<<"${rss[vclaunch,$first]}")" -v b="$(maximum <<<"${rss[vclaunch,$n]}")" \
@@ -135,17 +143,7 @@ echo "# cpu: median CPU time (ms) of the launcher process itself, QEMU not count
 echo "# KiB: the largest peak RSS of the launcher process itself (goal: vclaunch <= 4096 at N = 1)."
 if [[ -n $govmm ]]; then
   echo
-  printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' N "wall gv" "wall ref" ratio \
-    "med r" "cpu gv" "cpu ref" "KiB gv" "KiB ref" "series ratios (govmm / ref)"
-  for n in "${ns[@]}"; do
-    mg=$(median <<<"${times[govmm,$n]}")
-    mr=$(median <<<"${times[reference,$n]}")
-    printf '%-4s %9s %9s %7s %7s   %9s %9s   %7s %7s   %s\n' "$n" "$mg" "$mr" \
-      "$(awk -v a="$mg" -v b="$mr" 'BEGIN { printf "%.3f", a / b }')" \
-      "$(median <<<"${gratios[$n]}")" \
-      "$(median <<<"${cpu[govmm,$n]}")" "$(median <<<"${cpu[reference,$n]}")" \
-      "$(maximum <<<"${rss[govmm,$n]}")" "$(maximum <<<"${rss[reference,$n]}")" "${gratios[$n]}"
-  done
+  table govmm gv gratios govmm
   echo "# gv: Kata's govmm (bench_launch_govmm: LaunchCustomQemu with -daemonize, QMPStart);"
   echo "# it runs third in every series; ratio and med r: govmm / reference, as above."
 fi

@@ -212,10 +212,17 @@ typedef struct child_args {
  * no writes but fail_errno. Handlers are reset before signals are unblocked,
  * so no handler of the parent ever runs in the child. Not instrumented by
  * AddressSanitizer: its shadow memory is the parent's too. */
-#if defined(__SANITIZE_ADDRESS__)
-__attribute__((no_sanitize_address))
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
+#define VC_NO_ASAN __attribute__((no_sanitize_address))
+#elif defined(__has_feature) /* clang */
+#if __has_feature(address_sanitizer)
+#define VC_NO_ASAN __attribute__((no_sanitize_address))
 #endif
-static int child(void *arg)
+#endif
+#ifndef VC_NO_ASAN
+#define VC_NO_ASAN
+#endif
+VC_NO_ASAN static int child(void *arg)
 {
     child_args_t *a = arg;
     const vc_proc_options_t *o = a->o;
