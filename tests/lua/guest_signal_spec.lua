@@ -49,6 +49,7 @@ end
 -- case leaves no vclaunch (and thus no QEMU) running.
 local case, launched = dofile(assert(os.getenv("VC_SOURCE_DIR"), "VC_SOURCE_DIR is not set") ..
                               "/tests/lua/cases.lua")
+local alive = dofile(os.getenv("VC_SOURCE_DIR") .. "/tests/lua/alive.lua")
 
 local function launch(path, rundir, extra)
   local h = {out = {}, err = {}, cond = core.cond()}
@@ -145,16 +146,9 @@ vm.console:expect("never printed", 600)
     eq(stop(h, 9, path).signal, 9)
     -- QEMU is not our child, so no exit event reaches us: poll /proc with a
     -- deadline. A zombie waiting for its new parent to reap it counts as gone.
-    local function alive()
-      local s = io.open("/proc/" .. pid .. "/stat")
-      if not s then return false end
-      local state = s:read("a"):match("^%d+ %b() (%a)")
-      s:close()
-      return state ~= "Z"
-    end
     local deadline = core.now() + 10
-    while alive() and core.now() < deadline do core.sleep(0.02) end
-    eq(alive(), false, "QEMU " .. pid .. " still alive")
+    while alive(pid) and core.now() < deadline do core.sleep(0.02) end
+    eq(alive(pid), false, "QEMU " .. pid .. " still alive")
     -- a SIGKILLed vclaunch cannot clean up: its runtime dir stays until the
     -- next vclaunch that starts a VM in the same runtime dir sweeps it
     eq(exists(dir .. "/pid"), true, "stale runtime dir")
