@@ -40,21 +40,28 @@ declare -A hand
 # monitors, no pidfile) started by hand: the cost of vclaunch itself
 policy=$("$vclaunch" --dry-run "$here/boot.lua" "$guest" q35 pod)
 hand[hand-q35-policy]=${policy#qemu-system-x86_64 }
-# the least: machine, memory, kernel
-hand[hand-q35-min]="-M q35,accel=tcg -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+# the least: machine, memory, kernel; least MACHINE [ARGS...] prints it
+# for that machine, with more arguments
+least() {
+  local machine=$1
+  shift
+  echo "-M $machine,accel=tcg $* -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+}
+hand[hand-q35-min]=$(least q35)
 # the least line plus one piece of the policy each: -cpu max; the two
 # pcie-root-ports q35 pods get for hot-plug (hotplug_ports = 2)
-hand[hand-q35-cpumax]="-M q35,accel=tcg -cpu max -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
-hand[hand-q35-maxnola57]="-M q35,accel=tcg -cpu max,la57=off -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
-hand[hand-q35-ports]="-M q35,accel=tcg -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1' -device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1 -device pcie-root-port,id=rp1,bus=pcie.0,chassis=2,slot=2"
+hand[hand-q35-cpumax]=$(least q35 -cpu max)
+hand[hand-q35-maxnola57]=$(least q35 -cpu max,la57=off)
+hand[hand-q35-ports]=$(least q35 -device pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1 \
+  -device pcie-root-port,id=rp1,bus=pcie.0,chassis=2,slot=2)
 # QEMU's default CPU model instead of max (fewer features for TCG to emulate)
-hand[hand-q35-qemu64]="-M q35,accel=tcg -cpu qemu64 -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+hand[hand-q35-qemu64]=$(least q35 -cpu qemu64)
 # q35 without its SATA controller and SMBus
-hand[hand-q35-bare]="-M q35,accel=tcg,sata=off,smbus=off -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+hand[hand-q35-bare]=$(least q35,sata=off,smbus=off)
 # i440fx (pc) instead of q35
-hand[hand-pc-min]="-M pc,accel=tcg -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+hand[hand-pc-min]=$(least pc)
 # microvm: the least, and the policy's own microvm argv by hand
-hand[hand-microvm-min]="-M microvm,accel=tcg -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+hand[hand-microvm-min]=$(least microvm)
 policy=$("$vclaunch" --dry-run "$here/boot.lua" "$guest" microvm pod)
 hand[hand-microvm-policy]=${policy#qemu-system-x86_64 }
 
@@ -62,8 +69,7 @@ read -ra lines <<<"${LINES:-vc-q35 hand-q35-policy hand-q35-min}"
 # hand-q35-cpu=MODEL: the least line with -cpu MODEL (features included:
 # hand-q35-cpu=max,pku=off)
 for line in "${lines[@]}"; do
-  [[ $line == hand-q35-cpu=* ]] &&
-    hand[$line]="-M q35,accel=tcg -cpu ${line#hand-q35-cpu=} -m 256M ${common[*]} -append 'console=ttyS0 quiet panic=1'"
+  if [[ $line == hand-q35-cpu=* ]]; then hand[$line]=$(least q35 -cpu "${line#hand-q35-cpu=}"); fi
 done
 
 # boot LINE: prints the ms from start to the marker.
