@@ -31,8 +31,8 @@ end
 
 -- A microvm guest under TCG is told its TSC's rate: TCG gives the guest the
 -- host's counter, and microvm has no HPET or ACPI PM timer, so when the
--- kernel's calibration against the PIT fails (under TCG it does at random,
--- about one boot in three on a 2-core host), it marks the TSC unstable and
+-- kernel's calibration against the PIT fails (under TCG it does at random:
+-- 4 boots of 21 on a quiet 2-core host), it marks the TSC unstable and
 -- the boot hangs. q35 and pc have both timers; under KVM, kvmclock gives
 -- the rate.
 function M:clock_params(pod, accel, host)
